@@ -1,0 +1,244 @@
+"""Typed sections of params.yaml, validated before any work starts.
+
+Only the CLI reads params.yaml (:func:`load_config`); stages receive these objects.
+Free-form sections (a featurizer's or a model's hyper-parameters) stay plain dicts and
+are validated by the component that owns them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chemchallenge.errors import ConfigError
+
+
+@dataclass
+class DataConfig:
+    source: str = "demo"  # demo | challenge
+    challenge_dir: str = "data/challenge"
+    x_train: str = "X_train.csv"
+    y_train: str = "y_train.csv"
+    x_test: str = "X_test.csv"
+    id_column: str = "auto"
+    smiles_column: str = "auto"
+    targets: list[str] | str = "auto"
+    task: str = "auto"  # auto | regression | binary | multilabel | multiclass
+    metric: str = "auto"
+
+
+@dataclass
+class StandardizeConfig:
+    largest_fragment: bool = True
+    neutralize: bool = True
+    remove_stereo: bool = False
+    canonical: bool = True
+
+
+@dataclass
+class CVConfig:
+    n_folds: int = 5
+    split: str = "auto"  # auto | random | stratified | multilabel | scaffold
+
+
+@dataclass
+class PrepareConfig:
+    standardize: StandardizeConfig = field(default_factory=StandardizeConfig)
+    conflicts: str = "drop"  # drop | mean (duplicates whose labels disagree)
+    cv: CVConfig = field(default_factory=CVConfig)
+
+
+@dataclass
+class FeaturizeConfig:
+    n_jobs: int = -1
+    featurizers: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class ModelConfig:
+    kind: str
+    features: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    tune: bool = False
+    search_space: dict[str, dict[str, Any]] = field(default_factory=dict)
+    concept: str = ""
+
+
+@dataclass
+class TrainConfig:
+    models: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TuneConfig:
+    n_trials: int = 20
+    timeout: float | None = None
+    storage: str = "sqlite:///optuna/studies.db"
+    sampler: str = "tpe"
+    pruner: str = "median"  # median | hyperband | none
+    n_folds: int | None = None  # folds used per trial (None: all)
+
+
+@dataclass
+class EnsembleConfig:
+    method: str = "weights"  # mean_topk | weights | stacking
+    top_k: int = 3
+    models: list[str] | str = "all"
+    tune_thresholds: bool = True
+
+
+@dataclass
+class SubmitConfig:
+    model: str = "ensemble"
+    thresholds: float | dict[str, float] | str = "auto"  # auto: tuned by ensemble, else 0.5
+    dir: str = "submissions"
+
+
+@dataclass
+class Config:
+    seed: int = 42
+    data: DataConfig = field(default_factory=DataConfig)
+    prepare: PrepareConfig = field(default_factory=PrepareConfig)
+    featurize: FeaturizeConfig = field(default_factory=FeaturizeConfig)
+    models: dict[str, ModelConfig] = field(default_factory=dict)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    tune: TuneConfig = field(default_factory=TuneConfig)
+    ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
+    submit: SubmitConfig = field(default_factory=SubmitConfig)
+    generate: dict[str, Any] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def model(self, name: str) -> ModelConfig:
+        if name not in self.models:
+            raise ConfigError(f"model {name!r} is not defined under 'models:' in params.yaml")
+        return self.models[name]
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _convert(value: Any, tp: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        errors = []
+        for option in typing.get_args(tp):
+            try:
+                return _convert(value, option, where)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(f"{where}: {value!r} matches none of {tp}")
+    if tp is type(None):
+        if value is None:
+            return None
+        raise ConfigError(f"{where}: expected null, got {value!r}")
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        (item,) = typing.get_args(tp)
+        return [_convert(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        _, val_tp = typing.get_args(tp)
+        return {str(k): _convert(v if v is not None else {}, val_tp, f"{where}.{k}")
+                for k, v in value.items()}
+    if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if tp is int and isinstance(value, bool):
+        raise ConfigError(f"{where}: expected int, got {value!r}")
+    if isinstance(value, tp):
+        return value
+    raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+
+
+def _build(cls: type, raw: Any, where: str) -> Any:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{where or 'top level'}: unknown key(s) {unknown}; allowed: {sorted(fields)}"
+        )
+    kwargs = {}
+    for name, value in raw.items():
+        kwargs[name] = _convert(value, hints[name], f"{where}.{name}" if where else name)
+    missing = [
+        n for n, f in fields.items()
+        if n not in kwargs
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"{where}: missing required key(s) {missing}")
+    return cls(**kwargs)
+
+
+_CHOICES = {
+    "data.source": ("demo", "challenge"),
+    "data.task": ("auto", "regression", "binary", "multilabel", "multiclass"),
+    "prepare.conflicts": ("drop", "mean"),
+    "prepare.cv.split": ("auto", "random", "stratified", "multilabel", "scaffold"),
+    "tune.pruner": ("median", "hyperband", "none"),
+    "ensemble.method": ("mean_topk", "weights", "stacking"),
+}
+
+
+def _check(cfg: Config) -> None:
+    for key, allowed in _CHOICES.items():
+        obj: Any = cfg
+        for part in key.split("."):
+            obj = getattr(obj, part)
+        if obj not in allowed:
+            raise ConfigError(f"{key}: {obj!r} is not one of {list(allowed)}")
+    if cfg.prepare.cv.n_folds < 2:
+        raise ConfigError("prepare.cv.n_folds: need at least 2 folds for cross-validation")
+    if cfg.data.metric != "auto":
+        from chemchallenge.metrics import get_metric
+
+        get_metric(cfg.data.metric)
+    for name in cfg.train.models:
+        model = cfg.model(name)
+        unknown = [f for f in model.features if f not in cfg.featurize.featurizers]
+        if unknown:
+            raise ConfigError(
+                f"models.{name}.features: {unknown} not defined under featurize.featurizers"
+            )
+    sub = cfg.submit.model
+    if sub != "ensemble" and sub not in cfg.train.models:
+        raise ConfigError(f"submit.model: {sub!r} is neither 'ensemble' nor a trained model")
+
+
+def config_from_dict(raw: dict[str, Any]) -> Config:
+    """Build and validate a :class:`Config` from a parsed params.yaml mapping."""
+    cfg = _build(Config, raw, "")
+    _check(cfg)
+    return cfg
+
+
+def load_config(path: str | Path = "params.yaml") -> Config:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: not found (run chemchallenge from the project root)")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    try:
+        return config_from_dict(raw)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from err

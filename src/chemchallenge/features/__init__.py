@@ -1,0 +1,1 @@
+"""Molecule featurizers behind one protocol and a name registry."""

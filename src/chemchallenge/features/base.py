@@ -1,0 +1,61 @@
+"""The featurizer protocol and the name registry used by params.yaml.
+
+A featurizer is a small callable: ``featurizer(mol) -> 1-D float array`` with fixed
+``names``. Registering a class under a name lets params.yaml list it::
+
+    featurize:
+      featurizers:
+        morgan: {radius: 2, n_bits: 2048}
+        ecfp6: {type: morgan, radius: 3}   # an alias with its own parameters
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from rdkit import Chem
+
+from chemchallenge.errors import ConfigError
+
+
+@runtime_checkable
+class Featurizer(Protocol):
+    """Maps one RDKit molecule to a fixed-length float vector."""
+
+    @property
+    def names(self) -> list[str]:
+        """Column names of the output vector."""
+        ...
+
+    def __call__(self, mol: Chem.Mol) -> np.ndarray: ...
+
+
+FEATURIZERS: dict[str, Callable[..., Featurizer]] = {}
+
+
+def register(name: str) -> Callable[[Callable[..., Featurizer]], Callable[..., Featurizer]]:
+    def deco(factory: Callable[..., Featurizer]) -> Callable[..., Featurizer]:
+        FEATURIZERS[name] = factory
+        return factory
+
+    return deco
+
+
+def build_featurizer(name: str, params: dict[str, Any] | None = None) -> Featurizer:
+    """Build the featurizer declared as ``name: params`` in params.yaml."""
+    import chemchallenge.features.descriptors
+    import chemchallenge.features.fingerprints  # noqa: F401  (fills the registry)
+
+    params = dict(params or {})
+    kind = params.pop("type", name)
+    if kind not in FEATURIZERS:
+        raise ConfigError(
+            f"featurize.featurizers.{name}: unknown featurizer type {kind!r}; "
+            f"choose one of {sorted(FEATURIZERS)}"
+        )
+    try:
+        return FEATURIZERS[kind](**params)
+    except TypeError as err:
+        raise ConfigError(f"featurize.featurizers.{name}: {err}") from err

@@ -1,0 +1,1 @@
+"""Estimators behind one interface (``fit`` / ``predict`` -> per-output scores)."""

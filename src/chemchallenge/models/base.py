@@ -1,0 +1,103 @@
+"""The estimator contract shared by tree models and neural networks.
+
+Every estimator sees a :class:`ModelInput` (SMILES plus the tabular feature matrix its
+params.yaml entry asked for) and returns a float matrix with one column per
+``TaskSpec.output_columns``: values in the original units (regression), probabilities
+of label 1 (binary, multi-label) or class probabilities (multi-class). ``y`` is an
+(n, n_targets) float array with NaN for missing labels; for multi-class it is (n, 1)
+of class indices. Models never read files: the train stage hands them arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from chemchallenge.errors import ConfigError
+from chemchallenge.tasks import TaskSpec
+
+
+@dataclass
+class ModelInput:
+    """What a model may use for a set of molecules (rows aligned)."""
+
+    smiles: list[str]
+    features: np.ndarray | None = None  # (n, d) float, NaN-free, or None
+    feature_names: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.smiles)
+
+    def subset(self, idx: np.ndarray) -> ModelInput:
+        idx = np.asarray(idx)
+        return ModelInput(
+            smiles=[self.smiles[i] for i in idx],
+            features=None if self.features is None else self.features[idx],
+            feature_names=self.feature_names,
+        )
+
+
+class Estimator(Protocol):
+    def fit(
+        self,
+        X: ModelInput,
+        y: np.ndarray,
+        X_val: ModelInput | None = None,
+        y_val: np.ndarray | None = None,
+        log_dir: Path | None = None,
+    ) -> Estimator:
+        """Fit on (X, y). Networks use (X_val, y_val) for early stopping and write
+        learning curves to ``log_dir`` (DVCLive) when given; tree models may ignore both."""
+        ...
+
+    def predict(self, X: ModelInput) -> np.ndarray:
+        """(n, task.n_outputs) float scores."""
+        ...
+
+
+#: kind -> factory(task, params, seed) -> Estimator
+MODEL_KINDS: dict[str, Callable[[TaskSpec, dict[str, Any], int], Estimator]] = {}
+
+#: kind -> True when the model needs a tabular feature matrix (``features`` in params.yaml)
+NEEDS_FEATURES: dict[str, bool] = {}
+
+
+def register_model(
+    kind: str, needs_features: bool = True
+) -> Callable[[Callable[..., Estimator]], Callable[..., Estimator]]:
+    def deco(factory: Callable[..., Estimator]) -> Callable[..., Estimator]:
+        MODEL_KINDS[kind] = factory
+        NEEDS_FEATURES[kind] = needs_features
+        return factory
+
+    return deco
+
+
+def _load_kinds() -> None:
+    import chemchallenge.models.tabular  # noqa: F401
+
+    try:
+        import chemchallenge.models.deep  # noqa: F401
+    except ImportError as err:  # the deep models are optional at import time only
+        if "chemchallenge.models.deep" not in str(err):
+            raise
+
+
+def build_model(kind: str, task: TaskSpec, params: dict[str, Any], seed: int) -> Estimator:
+    """Build an unfitted estimator of ``kind`` with hyper-parameters ``params``."""
+    _load_kinds()
+    if kind not in MODEL_KINDS:
+        raise ConfigError(f"unknown model kind {kind!r}; choose one of {sorted(MODEL_KINDS)}")
+    try:
+        return MODEL_KINDS[kind](task, dict(params), seed)
+    except TypeError as err:
+        raise ConfigError(f"model kind {kind!r}: bad parameters {params}: {err}") from err
+
+
+def needs_features(kind: str) -> bool:
+    _load_kinds()
+    return NEEDS_FEATURES.get(kind, True)

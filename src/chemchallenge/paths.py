@@ -1,0 +1,86 @@
+"""Where each stage reads and writes, relative to the project root (the DVC contract)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path = Path(".")
+
+    # prepare
+    @property
+    def prepared(self) -> Path:
+        return self.root / "data" / "prepared"
+
+    @property
+    def train(self) -> Path:
+        return self.prepared / "train.parquet"
+
+    @property
+    def test(self) -> Path:
+        return self.prepared / "test.parquet"
+
+    @property
+    def folds(self) -> Path:
+        return self.prepared / "folds.parquet"
+
+    @property
+    def task(self) -> Path:
+        return self.prepared / "task.json"
+
+    @property
+    def prepare_report(self) -> Path:
+        return self.prepared / "prepare_report.json"
+
+    @property
+    def demo_test_labels(self) -> Path:
+        """Demo mode only: the hidden test labels, kept apart from X_test."""
+        return self.root / "data" / "demo_holdout" / "test_labels.parquet"
+
+    # featurize
+    def features(self, name: str) -> Path:
+        return self.root / "data" / "features" / f"{name}.parquet"
+
+    def graphs(self) -> Path:
+        return self.root / "data" / "features" / "graphs.pt"
+
+    # tune / train
+    def model_dir(self, model: str) -> Path:
+        return self.root / "models" / model
+
+    def best_params(self, model: str) -> Path:
+        return self.model_dir(model) / "best_params.json"
+
+    def oof(self, model: str) -> Path:
+        return self.model_dir(model) / "oof.parquet"
+
+    def test_pred(self, model: str) -> Path:
+        return self.model_dir(model) / "test.parquet"
+
+    def metrics(self, model: str) -> Path:
+        return self.root / "metrics" / f"{model}.json"
+
+    def curves(self, model: str) -> Path:
+        """DVCLive directory of a network's learning curves (one sub-folder per fold)."""
+        return self.root / "dvclive" / model
+
+    def tuning_dir(self, model: str) -> Path:
+        return self.root / "optuna" / model
+
+    # submit
+    @property
+    def submissions(self) -> Path:
+        return self.root / "submissions"
+
+    # generate
+    @property
+    def generated(self) -> Path:
+        return self.root / "generated"
+
+    # report
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
