@@ -1,0 +1,1 @@
+"""Data layer: challenge layout, demo data, standardisation, validation, splits."""

@@ -1,0 +1,1 @@
+"""Molecule generation: VAE, latent GAN, MOSES-style metrics."""

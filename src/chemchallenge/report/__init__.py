@@ -1,0 +1,1 @@
+"""Report: figures and templates built from stage outputs only."""
