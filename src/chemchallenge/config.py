@@ -35,6 +35,7 @@ class DataConfig:
 
 @dataclass
 class StandardizeConfig:
+    cleanup: bool = True
     largest_fragment: bool = True
     neutralize: bool = True
     remove_stereo: bool = False
@@ -50,7 +51,7 @@ class CVConfig:
 @dataclass
 class PrepareConfig:
     standardize: StandardizeConfig = field(default_factory=StandardizeConfig)
-    conflicts: str = "drop"  # drop | mean (duplicates whose labels disagree)
+    conflicts: str = "auto"  # auto (classification: drop, regression: mean) | drop | mean
     cv: CVConfig = field(default_factory=CVConfig)
 
 
@@ -151,8 +152,10 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping, got {value!r}")
         _, val_tp = typing.get_args(tp)
-        return {str(k): _convert(v if v is not None else {}, val_tp, f"{where}.{k}")
-                for k, v in value.items()}
+        return {
+            str(k): _convert(v if v is not None else {}, val_tp, f"{where}.{k}")
+            for k, v in value.items()
+        }
     if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     if tp is int and isinstance(value, bool):
@@ -178,7 +181,8 @@ def build_section(cls: type, raw: Any, where: str) -> Any:
     for name, value in raw.items():
         kwargs[name] = _convert(value, hints[name], f"{where}.{name}" if where else name)
     missing = [
-        n for n, f in fields.items()
+        n
+        for n, f in fields.items()
         if n not in kwargs
         and f.default is dataclasses.MISSING
         and f.default_factory is dataclasses.MISSING
@@ -191,7 +195,7 @@ def build_section(cls: type, raw: Any, where: str) -> Any:
 _CHOICES = {
     "data.source": ("demo", "challenge"),
     "data.task": ("auto", "regression", "binary", "multilabel", "multiclass"),
-    "prepare.conflicts": ("drop", "mean"),
+    "prepare.conflicts": ("auto", "drop", "mean"),
     "prepare.cv.split": ("auto", "random", "stratified", "multilabel", "scaffold"),
     "tune.pruner": ("median", "hyperband", "none"),
     "ensemble.method": ("mean_topk", "weights", "stacking"),

@@ -36,9 +36,9 @@ class Paths:
         return self.prepared / "prepare_report.json"
 
     @property
-    def demo_test_labels(self) -> Path:
+    def holdout_labels(self) -> Path:
         """Demo mode only: the hidden test labels, kept apart from X_test."""
-        return self.root / "data" / "demo_holdout" / "test_labels.parquet"
+        return self.prepared / "holdout_labels.parquet"
 
     # featurize
     def features(self, name: str) -> Path:
@@ -53,6 +53,10 @@ class Paths:
 
     def best_params(self, model: str) -> Path:
         return self.model_dir(model) / "best_params.json"
+
+    def estimators(self, model: str) -> Path:
+        """The fitted fold models, in one file (``torch.load(..., weights_only=False)``)."""
+        return self.model_dir(model) / "estimators.pt"
 
     def oof(self, model: str) -> Path:
         return self.model_dir(model) / "oof.parquet"

@@ -1,0 +1,5 @@
+import sys
+
+from chemchallenge.cli import main
+
+sys.exit(main())

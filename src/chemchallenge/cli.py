@@ -1,0 +1,78 @@
+"""``chemchallenge <stage>``: parse arguments, load the typed config, call the stage.
+
+Nothing else reads params.yaml. Errors about the user's inputs or configuration are
+printed as one clear message (exit status 2), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from chemchallenge.config import load_config
+from chemchallenge.errors import ChemChallengeError
+from chemchallenge.paths import Paths
+
+#: subcommand -> (stage module, name of the positional argument or None)
+STAGES: dict[str, tuple[str, str | None]] = {
+    "prepare": ("prepare", None),
+    "featurize": ("featurize", "name"),
+    "tune": ("tune", "name"),
+    "train": ("train", "name"),
+    "ensemble": ("ensemble", None),
+    "submit": ("submit", None),
+    "generate": ("generate", None),
+    "report": ("report", None),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="chemchallenge", description=__doc__.splitlines()[0])
+    p.add_argument("--params", default="params.yaml", help="path to params.yaml")
+    p.add_argument("--root", default=".", help="project root holding data/, models/, ...")
+    sub = p.add_subparsers(dest="command", required=True)
+    for command, (_, arg) in STAGES.items():
+        sp = sub.add_parser(command, help=f"run the {command} stage")
+        if arg:
+            sp.add_argument(arg, help="featurizer name" if command == "featurize" else "model name")
+    pr = sub.add_parser("predict", help="score new molecules with the trained models")
+    pr.add_argument("--input", required=True, help="CSV with a SMILES column")
+    pr.add_argument("--output", default=None, help="output CSV (default: <input>.predictions.csv)")
+    pr.add_argument("--model", default=None, help="model name (default: submit.model)")
+    rs = sub.add_parser("record-score", help="record a public leaderboard score")
+    rs.add_argument("submission", help="file name (or unique prefix) in submissions/history")
+    rs.add_argument("score", type=float, help="the leaderboard score shown by the site")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    try:
+        cfg = load_config(args.params)
+        paths = Paths(Path(args.root))
+        if args.command in STAGES:
+            module_name, arg = STAGES[args.command]
+            module = importlib.import_module(f"chemchallenge.stages.{module_name}")
+            extra = {arg: getattr(args, arg)} if arg else {}
+            module.run(cfg, paths, **extra)
+        elif args.command == "predict":
+            from chemchallenge.predictor import predict_file
+
+            predict_file(cfg, paths, Path(args.input), args.output, args.model)
+        elif args.command == "record-score":
+            from chemchallenge.registry import record_score
+
+            record_score(paths, args.submission, args.score)
+    except ChemChallengeError as err:
+        print(f"chemchallenge {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

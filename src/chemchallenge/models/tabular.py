@@ -1,0 +1,164 @@
+"""Tree, neighbour and linear models on tabular features (scikit-learn, XGBoost).
+
+One estimator per target, each fitted on the rows where that target is labelled, so
+missing labels in multi-label data cost nothing. Hyper-parameters in params.yaml are
+passed to the underlying scikit-learn / XGBoost constructor unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+from chemchallenge.errors import ConfigError
+from chemchallenge.models.base import ModelInput, register_model
+from chemchallenge.tasks import TaskSpec, TaskType
+
+
+class PerTargetModel:
+    """Fits a clone of ``template`` per target; outputs follow the TaskSpec contract."""
+
+    def __init__(self, task: TaskSpec, template: BaseEstimator) -> None:
+        self.task = task
+        self.template = template
+        self.models: list[BaseEstimator | float] = []
+
+    def _matrix(self, X: ModelInput) -> np.ndarray:
+        if X.features is None:
+            raise ConfigError("this model needs tabular features: list them under 'features'")
+        return X.features
+
+    def fit(
+        self,
+        X: ModelInput,
+        y: np.ndarray,
+        X_val: ModelInput | None = None,
+        y_val: np.ndarray | None = None,
+        log_dir: Path | None = None,
+    ) -> PerTargetModel:
+        F = self._matrix(X)
+        y = np.asarray(y, dtype=float).reshape(len(F), -1)
+        self.models = []
+        for j in range(y.shape[1]):
+            mask = ~np.isnan(y[:, j])
+            target = y[mask, j]
+            if self.task.is_classification:
+                target = target.astype(int)
+                if len(np.unique(target)) < 2:  # one class only: predict its rate
+                    self.models.append(float(target.mean()) if len(target) else 0.5)
+                    continue
+            model = clone(self.template)
+            model.fit(F[mask], target)
+            self.models.append(model)
+        return self
+
+    def predict(self, X: ModelInput) -> np.ndarray:
+        F = self._matrix(X)
+        if self.task.task_type == TaskType.MULTICLASS:
+            return self._predict_classes(self.models[0], F)
+        cols = []
+        for model in self.models:
+            if isinstance(model, float):
+                cols.append(np.full(len(F), model))
+            elif self.task.is_classification:
+                proba = model.predict_proba(F)
+                classes = list(model.classes_)
+                cols.append(proba[:, classes.index(1)] if 1 in classes else np.zeros(len(F)))
+            else:
+                cols.append(model.predict(F))
+        return np.column_stack(cols).astype(float)
+
+    def _predict_classes(self, model: BaseEstimator | float, F: np.ndarray) -> np.ndarray:
+        k = len(self.task.classes)
+        out = np.zeros((len(F), k))
+        if isinstance(model, float):
+            out[:, round(model)] = 1.0
+            return out
+        out[:, model.classes_.astype(int)] = model.predict_proba(F)
+        return out
+
+    def feature_importances(self) -> np.ndarray | None:
+        """Mean impurity/gain importance over targets (None for models without one)."""
+        imps = [m.feature_importances_ for m in self.models if hasattr(m, "feature_importances_")]
+        return np.mean(imps, axis=0) if imps else None
+
+
+def _factory(
+    make: Callable[[TaskSpec, dict[str, Any], int], BaseEstimator],
+) -> Callable[[TaskSpec, dict[str, Any], int], PerTargetModel]:
+    def build(task: TaskSpec, params: dict[str, Any], seed: int) -> PerTargetModel:
+        try:
+            template = make(task, dict(params), seed)
+        except TypeError as err:
+            raise ConfigError(f"bad parameter: {err}") from err
+        return PerTargetModel(task, template)
+
+    return build
+
+
+def _decision_tree(task: TaskSpec, p: dict[str, Any], seed: int) -> BaseEstimator:
+    cls = DecisionTreeClassifier if task.is_classification else DecisionTreeRegressor
+    return cls(random_state=seed, **p)
+
+
+def _random_forest(task: TaskSpec, p: dict[str, Any], seed: int) -> BaseEstimator:
+    p.setdefault("n_estimators", 300)
+    p.setdefault("n_jobs", -1)
+    cls = RandomForestClassifier if task.is_classification else RandomForestRegressor
+    return cls(random_state=seed, **p)
+
+
+def _xgboost(task: TaskSpec, p: dict[str, Any], seed: int) -> BaseEstimator:
+    from xgboost import XGBClassifier, XGBRegressor
+
+    p.setdefault("n_estimators", 300)
+    p.setdefault("learning_rate", 0.05)
+    p.setdefault("max_depth", 6)
+    p.setdefault("subsample", 0.8)
+    p.setdefault("colsample_bytree", 0.5)
+    p.setdefault("n_jobs", -1)
+    p.setdefault("tree_method", "hist")
+    cls = XGBClassifier if task.is_classification else XGBRegressor
+    return cls(random_state=seed, verbosity=0, **p)
+
+
+def _knn(task: TaskSpec, p: dict[str, Any], seed: int) -> BaseEstimator:
+    p.setdefault("n_neighbors", 5)
+    p.setdefault("weights", "distance")
+    metric = p.setdefault("metric", "jaccard")
+    cls = KNeighborsClassifier if task.is_classification else KNeighborsRegressor
+    if metric == "jaccard":  # Tanimoto distance on fingerprint bits
+        to_bits = FunctionTransformer(lambda F: np.asarray(F) > 0)
+        return make_pipeline(to_bits, cls(**p))
+    return make_pipeline(StandardScaler(), cls(**p))
+
+
+def _linear(task: TaskSpec, p: dict[str, Any], seed: int) -> BaseEstimator:
+    if task.is_classification:
+        p.setdefault("C", 0.1)
+        p.setdefault("max_iter", 2000)
+        if p.get("penalty") == "l1" or p.get("l1_ratio"):
+            p.setdefault("solver", "saga")
+        return make_pipeline(StandardScaler(), LogisticRegression(random_state=seed, **p))
+    p.setdefault("alpha", 10.0)
+    return make_pipeline(StandardScaler(), Ridge(**p))
+
+
+for _kind, _make in {
+    "decision_tree": _decision_tree,
+    "random_forest": _random_forest,
+    "xgboost": _xgboost,
+    "knn": _knn,
+    "linear": _linear,
+}.items():
+    register_model(_kind, needs_features=True)(_factory(_make))

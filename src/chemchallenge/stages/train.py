@@ -1,0 +1,161 @@
+"""Stage `train@<model>`: K-fold CV on the fixed folds; writes out-of-fold predictions,
+fold-averaged test predictions, the fitted fold models and ``metrics/<model>.json``."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from chemchallenge.config import Config
+from chemchallenge.io import read_json, read_parquet, write_csv, write_json, write_parquet
+from chemchallenge.metrics import get_metric, score
+from chemchallenge.models.base import ModelInput, needs_features
+from chemchallenge.models.cv import CVResult, cross_validate
+from chemchallenge.paths import Paths
+from chemchallenge.tasks import TaskSpec, TaskType
+
+
+def load_task(paths: Paths) -> TaskSpec:
+    return TaskSpec.from_dict(read_json(paths.task))
+
+
+def model_params(cfg: Config, paths: Paths, name: str) -> tuple[dict, bool]:
+    """The model's params.yaml params, overridden by tuned ones when tuning is on."""
+    mc = cfg.model(name)
+    params = dict(mc.params)
+    tuned = False
+    if mc.tune and paths.best_params(name).exists():
+        best = read_json(paths.best_params(name))
+        if best.get("tuned"):
+            params.update(best.get("params", {}))
+            tuned = True
+    return params, tuned
+
+
+def model_inputs(
+    cfg: Config, paths: Paths, name: str
+) -> tuple[ModelInput, ModelInput, pd.DataFrame, pd.DataFrame]:
+    """Train and (valid) test inputs of model ``name``, with the prepared tables."""
+    mc = cfg.model(name)
+    train = read_parquet(paths.train)
+    test = read_parquet(paths.test)
+    feats_train = feats_test = None
+    names = None
+    if mc.features:
+        from chemchallenge.features.store import load_features
+
+        fs = load_features(paths, mc.features)
+        feats_train, feats_test, names = fs.train, fs.test, fs.names
+    elif needs_features(mc.kind):
+        from chemchallenge.errors import ConfigError
+
+        raise ConfigError(f"models.{name}: kind {mc.kind!r} needs 'features' (e.g. [morgan])")
+    valid = test["valid"].to_numpy(dtype=bool)
+    X = ModelInput(list(train["smiles"]), feats_train, names)
+    X_test = ModelInput(
+        [s for s, ok in zip(test["smiles"], valid, strict=True) if ok],
+        None if feats_test is None else feats_test[valid],
+        names,
+    )
+    return X, X_test, train, test
+
+
+def prior(y: np.ndarray, task: TaskSpec) -> np.ndarray:
+    """Fallback prediction for test molecules RDKit cannot read: the training prior."""
+    if task.task_type == TaskType.MULTICLASS:
+        counts = np.bincount(y[~np.isnan(y[:, 0]), 0].astype(int), minlength=len(task.classes))
+        return counts / counts.sum()
+    return np.nanmean(y, axis=0)
+
+
+def run(cfg: Config, paths: Paths, name: str) -> None:
+    mc = cfg.model(name)
+    task = load_task(paths)
+    params, tuned = model_params(cfg, paths, name)
+    X, X_test, train, test = model_inputs(cfg, paths, name)
+    y = train[task.targets].to_numpy(dtype=float)
+    folds = read_parquet(paths.folds)["fold"].to_numpy()
+    curves = paths.curves(name)
+    shutil.rmtree(curves, ignore_errors=True)
+    print(
+        f"train@{name}: {mc.kind} on {mc.features or 'SMILES'}, {len(set(folds))}-fold CV"
+        + (" (tuned params)" if tuned else "")
+    )
+    res = cross_validate(
+        mc.kind, task, params, cfg.seed, X, y, folds, X_test, log_dir=curves, keep_estimators=True
+    )
+    paths.model_dir(name).mkdir(parents=True, exist_ok=True)
+    torch.save(res.estimators, paths.estimators(name))
+    _write_cv_scores(curves, res)
+    cols = task.output_columns
+    oof = pd.DataFrame(res.oof, columns=cols)
+    oof.insert(0, "fold", folds)
+    oof.insert(0, "id", train["id"].to_numpy())
+    write_parquet(paths.oof(name), oof)
+    test_pred = np.tile(prior(y, task), (len(test), 1))
+    valid = test["valid"].to_numpy(dtype=bool)
+    if res.test is not None:
+        test_pred[valid] = res.test
+    tp = pd.DataFrame(test_pred, columns=cols)
+    tp.insert(0, "id", test["id"].to_numpy())
+    write_parquet(paths.test_pred(name), tp)
+    metrics = _metrics(name, mc.kind, mc.features, params, tuned, task, y, res)
+    if paths.holdout_labels.exists():
+        hold = read_parquet(paths.holdout_labels).set_index("id").loc[test["id"], task.targets]
+        metrics["holdout"] = score(task.metric, hold.to_numpy(float), test_pred, task)
+    write_json(paths.metrics(name), metrics)
+    print(
+        f"train@{name}: CV {task.metric} = {metrics['cv_mean']:.4f} ± {metrics['cv_std']:.4f}"
+        f" (train {metrics['train_mean']:.4f}) in {res.seconds:.1f}s"
+        + (f"; demo holdout {metrics['holdout']:.4f}" if "holdout" in metrics else "")
+    )
+
+
+def _write_cv_scores(curves: Path, res: CVResult) -> None:
+    """Per-fold train and validation scores (a DVC plot for every model, nets or not)."""
+    curves.mkdir(parents=True, exist_ok=True)
+    df = pd.DataFrame(
+        {
+            "fold": range(len(res.fold_scores)),
+            "train": res.train_scores,
+            "validation": res.fold_scores,
+        }
+    )
+    write_csv(curves / "cv_scores.csv", df)
+
+
+def _metrics(
+    name: str,
+    kind: str,
+    features: list[str],
+    params: dict,
+    tuned: bool,
+    task: TaskSpec,
+    y: np.ndarray,
+    res: CVResult,
+) -> dict:
+    m = get_metric(task.metric)
+    per = {t: [fp[t] for fp in res.fold_per_target] for t in res.fold_per_target[0]}
+    return {
+        "model": name,
+        "kind": kind,
+        "features": features,
+        "metric": task.metric,
+        "greater_is_better": m.greater_is_better,
+        "cv_mean": float(np.mean(res.fold_scores)),
+        "cv_std": float(np.std(res.fold_scores)),
+        "oof": score(task.metric, y, res.oof, task),
+        "train_mean": float(np.mean(res.train_scores)),
+        "train_std": float(np.std(res.train_scores)),
+        "folds": res.fold_scores,
+        "per_target": {
+            t: {"mean": float(np.nanmean(v)), "std": float(np.nanstd(v))} for t, v in per.items()
+        },
+        "tuned": tuned,
+        "params": params,
+        "seconds": round(res.seconds, 2),
+    }
