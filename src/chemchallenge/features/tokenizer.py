@@ -63,7 +63,9 @@ class SmilesVocab:
     def eos_idx(self) -> int:
         return self.stoi[EOS]
 
-    def encode(self, smiles: str, max_len: int | None = None, add_bos_eos: bool = True) -> list[int]:
+    def encode(
+        self, smiles: str, max_len: int | None = None, add_bos_eos: bool = True
+    ) -> list[int]:
         unk = self.stoi[UNK]
         ids = [self.stoi.get(t, unk) for t in tokenize(smiles)]
         if add_bos_eos:

@@ -78,7 +78,7 @@ def register_model(
 
 
 def _load_kinds() -> None:
-    import chemchallenge.models.tabular  # noqa: F401
+    import chemchallenge.models.tabular
 
     try:
         import chemchallenge.models.deep  # noqa: F401
