@@ -222,6 +222,11 @@ def _check(cfg: Config) -> None:
             raise ConfigError(
                 f"models.{name}.features: {unknown} not defined under featurize.featurizers"
             )
+    thr = cfg.submit.thresholds
+    if isinstance(thr, str) and thr != "auto":
+        raise ConfigError(
+            f"submit.thresholds: {thr!r} is not 'auto', a number or a mapping target: number"
+        )
     sub = cfg.submit.model
     if sub != "ensemble" and sub not in cfg.train.models:
         raise ConfigError(f"submit.model: {sub!r} is neither 'ensemble' nor a trained model")

@@ -83,7 +83,9 @@ def detect_task(y: pd.DataFrame) -> TaskType:
 
     - all values in {0, 1}: binary (one column) or multi-label (several columns);
     - one column of text, or of integers with 3..10 distinct values: multi-class;
-    - anything else numeric: regression.
+    - anything else numeric: regression;
+    - mostly numbers with a few text cells: decided on the numbers (validation then
+      reports the text cells as errors).
     """
     values = y.dropna(how="all")
     numeric = values.apply(pd.to_numeric, errors="coerce")
@@ -97,6 +99,10 @@ def detect_task(y: pd.DataFrame) -> TaskType:
             if 3 <= n <= MAX_AUTO_CLASSES:
                 return TaskType.MULTICLASS
         return TaskType.REGRESSION
+    if 2 * numeric.notna().sum().sum() >= values.notna().sum().sum():
+        # mostly numbers with a few stray words: a numeric task whose validation then
+        # reports the non-numeric cells (not hundreds of "classes")
+        return detect_task(numeric)
     if y.shape[1] == 1:
         return TaskType.MULTICLASS
     return TaskType.REGRESSION  # validation will then report the non-numeric cells

@@ -73,6 +73,9 @@ def merge_duplicates(
         row = g.iloc[0].copy()
         if same:
             merged.append(ids)
+            for t in targets:  # a label given by any of the copies is kept
+                known = vals[t].dropna()
+                row[t] = known.iloc[0] if len(known) else np.nan
             keep_rows.append(row)
         elif policy == "mean" and task == TaskType.REGRESSION:
             conflicts.append(ids)

@@ -32,6 +32,7 @@ class PerTargetModel:
         self.task = task
         self.template = template
         self.models: list[BaseEstimator | float] = []
+        self.classes: np.ndarray | None = None  # multi-class: class indices seen in fit
 
     def _matrix(self, X: ModelInput) -> np.ndarray:
         if X.features is None:
@@ -49,6 +50,7 @@ class PerTargetModel:
         F = self._matrix(X)
         y = np.asarray(y, dtype=float).reshape(len(F), -1)
         self.models = []
+        self.classes = None
         for j in range(y.shape[1]):
             mask = ~np.isnan(y[:, j])
             target = y[mask, j]
@@ -57,6 +59,10 @@ class PerTargetModel:
                 if len(np.unique(target)) < 2:  # one class only: predict its rate
                     self.models.append(float(target.mean()) if len(target) else 0.5)
                     continue
+                if self.task.task_type == TaskType.MULTICLASS:
+                    # a fold may lack a class; XGBoost wants labels 0..m-1
+                    self.classes = np.unique(target)
+                    target = np.searchsorted(self.classes, target)
             model = clone(self.template)
             model.fit(F[mask], target)
             self.models.append(model)
@@ -84,7 +90,8 @@ class PerTargetModel:
         if isinstance(model, float):
             out[:, round(model)] = 1.0
             return out
-        out[:, model.classes_.astype(int)] = model.predict_proba(F)
+        assert self.classes is not None
+        out[:, self.classes[model.classes_.astype(int)]] = model.predict_proba(F)
         return out
 
     def feature_importances(self) -> np.ndarray | None:
@@ -132,13 +139,17 @@ def _xgboost(task: TaskSpec, p: dict[str, Any], seed: int) -> BaseEstimator:
     return cls(random_state=seed, verbosity=0, **p)
 
 
+def _to_bits(F: np.ndarray) -> np.ndarray:
+    return np.asarray(F) > 0
+
+
 def _knn(task: TaskSpec, p: dict[str, Any], seed: int) -> BaseEstimator:
     p.setdefault("n_neighbors", 5)
     p.setdefault("weights", "distance")
     metric = p.setdefault("metric", "jaccard")
     cls = KNeighborsClassifier if task.is_classification else KNeighborsRegressor
     if metric == "jaccard":  # Tanimoto distance on fingerprint bits
-        to_bits = FunctionTransformer(lambda F: np.asarray(F) > 0)
+        to_bits = FunctionTransformer(_to_bits)  # a module-level function: picklable
         return make_pipeline(to_bits, cls(**p))
     return make_pipeline(StandardScaler(), cls(**p))
 

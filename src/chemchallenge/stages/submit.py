@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from chemchallenge.config import Config
-from chemchallenge.errors import ChemChallengeError, MissingInputError
+from chemchallenge.errors import ChemChallengeError, ConfigError, MissingInputError
 from chemchallenge.io import read_json, read_parquet, write_csv
 from chemchallenge.metrics import to_labels
 from chemchallenge.paths import Paths
@@ -43,6 +43,9 @@ def thresholds_for(cfg: Config, paths: Paths, model: str, task: TaskSpec) -> np.
     if isinstance(thr, float | int):
         return np.full(k, float(thr))
     if isinstance(thr, dict):
+        unknown = sorted(set(thr) - set(task.targets))
+        if unknown:
+            raise ConfigError(f"submit.thresholds: {unknown} are not targets {task.targets}")
         return np.array([float(thr.get(t, 0.5)) for t in task.targets])
     tuned = paths.model_dir(model) / "thresholds.json"
     if tuned.exists():
