@@ -40,8 +40,11 @@ def read_csv_text(path: Path) -> pd.DataFrame:
     return df
 
 
-def read_challenge(cfg: DataConfig) -> RawChallenge:
+def read_challenge(cfg: DataConfig, root: Path = Path(".")) -> RawChallenge:
+    """Read the three files from ``cfg.challenge_dir`` (relative to the project ``root``)."""
     folder = Path(cfg.challenge_dir)
+    if not folder.is_absolute() and root != Path("."):
+        folder = root / folder
     files = {"x_train": cfg.x_train, "y_train": cfg.y_train, "x_test": cfg.x_test}
     tables = {role: read_csv_text(folder / name) for role, name in files.items()}
     names = {role: str(folder / name) for role, name in files.items()}

@@ -122,6 +122,9 @@ def parse_targets(
                     list(out["id"][outside]),
                 )
         out[t] = values.astype(float)
+    for t in targets:
+        if out[t].isna().all():
+            found.error(file, "empty_target", f"column {t!r} has no label at all")
     all_missing = out[targets].isna().all(axis=1)
     if all_missing.any():
         found.warn(

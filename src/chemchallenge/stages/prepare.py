@@ -41,7 +41,7 @@ def run(cfg: Config, paths: Paths) -> None:
     if cfg.data.source == "demo":
         raw, holdout = load_demo()
     else:
-        raw, holdout = read_challenge(cfg.data), None
+        raw, holdout = read_challenge(cfg.data, paths.root), None
     found = Findings()
     task, train, test = _validate(cfg, raw, found)
     folds = make_folds(
@@ -95,6 +95,8 @@ def _validate(
         if cfg.data.task == "auto"
         else TaskType(cfg.data.task)
     )
+    if cfg.data.task == "auto" and task_type == TaskType.REGRESSION:
+        _warn_almost_binary(raw.y_train, targets, id_y, n["y_train"], found)
     if task_type == TaskType.MULTICLASS and len(targets) != 1:
         raise ConfigError(f"data.task=multiclass needs one target column, got {targets}")
     labels = parse_targets(raw.y_train, targets, id_y, task_type, n["y_train"], found)
@@ -124,6 +126,24 @@ def _validate(
     overlap(train, test, n["x_test"], found)
     task = TaskSpec(task_type, targets, metric, id_column=id_t, classes=classes)
     return task, train.reset_index(drop=True), test
+
+
+def _warn_almost_binary(
+    y: pd.DataFrame, targets: list[str], id_col: str, file: str, found: Findings
+) -> None:
+    """Labels that are 0/1 but for a few cells were probably meant as classes: say so."""
+    values = y[targets].apply(pd.to_numeric, errors="coerce")
+    known = values.notna()
+    binary = values.isin([0.0, 1.0])
+    if known.sum().sum() and binary.sum().sum() >= 0.95 * known.sum().sum():
+        odd = (known & ~binary).any(axis=1)
+        found.warn(
+            file,
+            "almost_binary",
+            "labels are 0/1 except in a few rows, so the task was read as regression; "
+            "set data.task (binary / multilabel) if these are classes",
+            list(y.loc[odd, id_col]),
+        )
 
 
 def _label_matrix(train: pd.DataFrame, task: TaskSpec) -> np.ndarray:

@@ -111,7 +111,7 @@ def archive(paths: Paths, sub: pd.DataFrame, model: str) -> Path:
         else pd.DataFrame(columns=REGISTRY_COLUMNS)
     )
     same = registry[registry["sha256"] == digest]
-    if len(same):
+    if len(same) and (paths.root / same.iloc[-1]["file"]).exists():
         print(f"submit: identical to the archived {same.iloc[-1]['file']}; not archived again")
         return paths.root / same.iloc[-1]["file"]
     now = datetime.now(UTC)
