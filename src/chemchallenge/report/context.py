@@ -1,0 +1,274 @@
+"""Everything the report reads: stage outputs only, each one optional.
+
+:func:`load_context` never fails on a missing output: the matching attribute stays
+``None`` (or empty) and the section that needs it prints a note instead.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from chemchallenge.config import Config, build_section
+from chemchallenge.paths import Paths
+from chemchallenge.tasks import TaskSpec
+
+#: model kinds whose fitted estimators hold a message-passing net on molecule graphs
+GRAPH_KINDS = ("gcn", "gin", "dmpnn", "attentivefp")
+
+
+@dataclass
+class ReportConfig:
+    """``report:`` section of params.yaml."""
+
+    title: str = "Challenge report"
+    author: str = ""
+    tsne: bool = True
+    tsne_max_points: int = 2000
+    max_molecules_drawn: int = 12
+    top_features: int = 20
+    morgan_bits_drawn: int = 8
+    attribution_molecules: int = 4
+    max_similarity_queries: int = 3000
+    dpi: int = 100
+
+
+@dataclass
+class ModelRun:
+    """One trained model's outputs (``ensemble`` included)."""
+
+    name: str
+    metrics: dict[str, Any]
+    concept: str = ""
+    kind: str = ""
+    features: list[str] = field(default_factory=list)
+    oof: pd.DataFrame | None = None
+    test: pd.DataFrame | None = None
+    cv_scores: pd.DataFrame | None = None
+    curves: dict[int, dict[str, pd.DataFrame]] = field(default_factory=dict)
+    estimators_path: Path | None = None
+    best_params: dict[str, Any] | None = None
+    tuning_files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def cv_mean(self) -> float:
+        return float(self.metrics.get("cv_mean", np.nan))
+
+    @property
+    def cv_std(self) -> float:
+        return float(self.metrics.get("cv_std", np.nan))
+
+    @property
+    def train_mean(self) -> float:
+        return float(self.metrics.get("train_mean", np.nan))
+
+
+@dataclass
+class Context:
+    cfg: ReportConfig
+    paths: Paths
+    featurizers: dict[str, dict[str, Any]]
+    task: TaskSpec | None = None
+    train: pd.DataFrame | None = None
+    test: pd.DataFrame | None = None
+    folds: pd.DataFrame | None = None
+    prepare_report: dict[str, Any] | None = None
+    holdout: pd.DataFrame | None = None
+    models: list[ModelRun] = field(default_factory=list)
+    not_trained: list[str] = field(default_factory=list)
+    ensemble: ModelRun | None = None
+    ensemble_weights: Any = None
+    ensemble_thresholds: dict[str, Any] | None = None
+    registry: pd.DataFrame | None = None
+    generation: dict[str, Any] | None = None
+    generated: pd.DataFrame | None = None
+    candidates: pd.DataFrame | None = None
+    generation_figures: list[Path] = field(default_factory=list)
+
+    @property
+    def prepared(self) -> bool:
+        return self.task is not None and self.train is not None
+
+    def runs(self) -> list[ModelRun]:
+        """Every model with metrics, the ensemble last."""
+        return self.models + ([self.ensemble] if self.ensemble is not None else [])
+
+    def best(self) -> ModelRun | None:
+        """The run with the best CV score (ensemble included) that has OOF predictions."""
+        runs = [r for r in self.runs() if r.oof is not None and np.isfinite(r.cv_mean)]
+        if not runs:
+            return None
+        gib = bool(runs[0].metrics.get("greater_is_better", True))
+        return max(runs, key=lambda r: r.cv_mean if gib else -r.cv_mean)
+
+    def run(self, name: str) -> ModelRun | None:
+        return next((r for r in self.runs() if r.name == name), None)
+
+    def y(self) -> np.ndarray:
+        assert self.task is not None and self.train is not None
+        return self.train[self.task.targets].to_numpy(dtype=float)
+
+    @cached_property
+    def fingerprints(self) -> tuple[list[Any], list[Any]]:
+        """Morgan bit vectors (radius 2, 2048 bits) of the valid train and test molecules."""
+        from chemchallenge.report.chem import bitvects
+
+        train = [] if self.train is None else bitvects(self.train["smiles"])
+        test = [] if self.test is None else bitvects(self.test["smiles"])
+        return train, test
+
+    def fold_of_train(self) -> np.ndarray | None:
+        if self.folds is None or self.train is None:
+            return None
+        fold = self.folds.set_index("id")["fold"]
+        return fold.reindex(self.train["id"]).to_numpy(dtype=float)
+
+    @cached_property
+    def neighbours(self) -> pd.DataFrame:
+        """For (a subsample of) the training molecules: the max Tanimoto similarity to the
+        other training molecules (``loo``) and to the other folds' molecules (``cv``:
+        what the fold model that predicted it was trained on)."""
+        from rdkit import DataStructs
+
+        fps, _ = self.fingerprints
+        folds = self.fold_of_train()
+        n = len(fps)
+        rng = np.random.default_rng(0)
+        k = min(n, self.cfg.max_similarity_queries)
+        rows = np.sort(rng.choice(n, size=k, replace=False)) if k < n else np.arange(n)
+        ok = np.array([f is not None for f in fps])
+        refs = [f for f in fps if f is not None]
+        ref_idx = np.flatnonzero(ok)
+        loo = np.full(len(rows), np.nan)
+        cv = np.full(len(rows), np.nan)
+        for j, i in enumerate(rows):
+            if fps[i] is None or not refs:
+                continue
+            sim = np.asarray(DataStructs.BulkTanimotoSimilarity(fps[i], refs))
+            sim[ref_idx == i] = -1.0
+            loo[j] = sim.max() if len(sim) > 1 else np.nan
+            if folds is not None:
+                other = folds[ref_idx] != folds[i]
+                cv[j] = sim[other].max() if other.any() else np.nan
+        return pd.DataFrame({"row": rows, "loo": loo, "cv": cv})
+
+
+def _json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text()) if path.exists() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _parquet(path: Path) -> pd.DataFrame | None:
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def _csv(path: Path) -> pd.DataFrame | None:
+    try:
+        return pd.read_csv(path) if path.exists() else None
+    except (OSError, ValueError, pd.errors.EmptyDataError):
+        return None
+
+
+def read_tsv_curve(path: Path) -> pd.DataFrame | None:
+    """A DVCLive metric file as (step, value); ``None`` when it cannot be read."""
+    try:
+        df = pd.read_csv(path, sep="\t")
+    except (OSError, ValueError, pd.errors.EmptyDataError):
+        return None
+    cols = [c for c in df.columns if c not in ("timestamp", "step")]
+    if df.empty or not cols:
+        return None
+    step = df["step"] if "step" in df.columns else pd.Series(np.arange(len(df)))
+    value = pd.to_numeric(df[cols[-1]], errors="coerce")
+    out = pd.DataFrame({"step": pd.to_numeric(step, errors="coerce"), "value": value})
+    return out.dropna().reset_index(drop=True)
+
+
+def read_curves(folder: Path) -> dict[int, dict[str, pd.DataFrame]]:
+    """``{fold: {metric name: (step, value)}}`` from ``dvclive/<model>/fold_<k>/``."""
+    curves: dict[int, dict[str, pd.DataFrame]] = {}
+    if not folder.is_dir():
+        return curves
+    for fold_dir in sorted(folder.glob("fold_*")):
+        try:
+            k = int(fold_dir.name.split("_", 1)[1])
+        except ValueError:
+            continue
+        base = fold_dir / "plots" / "metrics"
+        for tsv in sorted(base.rglob("*.tsv")) if base.is_dir() else []:
+            df = read_tsv_curve(tsv)
+            if df is not None and len(df):
+                name = tsv.relative_to(base).with_suffix("").as_posix().replace("/", "_")
+                curves.setdefault(k, {})[name] = df
+    return curves
+
+
+def _tuning_files(paths: Paths, name: str) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for folder in (paths.model_dir(name) / "tuning", paths.tuning_dir(name)):
+        for f in sorted(folder.glob("*")) if folder.is_dir() else []:
+            if f.suffix in (".png", ".csv") and f.name not in found:
+                found[f.name] = f
+    return found
+
+
+def load_run(cfg: Config, paths: Paths, name: str) -> ModelRun | None:
+    metrics = _json(paths.metrics(name))
+    if not isinstance(metrics, dict):
+        return None
+    mc = cfg.models.get(name)
+    est = paths.estimators(name)
+    return ModelRun(
+        name=name,
+        metrics=metrics,
+        concept=mc.concept
+        if mc
+        else ("weighted blend of the models" if name == "ensemble" else ""),
+        kind=str(metrics.get("kind", mc.kind if mc else name)),
+        features=list(metrics.get("features", mc.features if mc else [])),
+        oof=_parquet(paths.oof(name)),
+        test=_parquet(paths.test_pred(name)),
+        cv_scores=_csv(paths.curves(name) / "cv_scores.csv"),
+        curves=read_curves(paths.curves(name)),
+        estimators_path=est if est.exists() else None,
+        best_params=_json(paths.best_params(name)),
+        tuning_files=_tuning_files(paths, name),
+    )
+
+
+def load_context(cfg: Config, paths: Paths) -> Context:
+    rc = build_section(ReportConfig, cfg.report, "report")
+    ctx = Context(cfg=rc, paths=paths, featurizers=dict(cfg.featurize.featurizers))
+    task = _json(paths.task)
+    if task is not None and paths.train.exists():
+        ctx.task = TaskSpec.from_dict(task)
+        ctx.train = pd.read_parquet(paths.train)
+        ctx.test = _parquet(paths.test)
+        ctx.folds = _parquet(paths.folds)
+        ctx.prepare_report = _json(paths.prepare_report)
+        ctx.holdout = _parquet(paths.holdout_labels)
+    for name in cfg.train.models:
+        run = load_run(cfg, paths, name)
+        if run is None:
+            ctx.not_trained.append(name)
+        else:
+            ctx.models.append(run)
+    ctx.ensemble = load_run(cfg, paths, "ensemble")
+    ens = paths.model_dir("ensemble")
+    ctx.ensemble_weights = _json(ens / "weights.json")
+    ctx.ensemble_thresholds = _json(ens / "thresholds.json")
+    ctx.registry = _csv(paths.submissions / "registry.csv")
+    ctx.generation = _json(paths.root / "metrics" / "generation.json")
+    ctx.generated = _csv(paths.generated / "molecules.csv")
+    ctx.candidates = _csv(paths.generated / "candidates.csv")
+    gen_figs = paths.generated / "figures"
+    ctx.generation_figures = sorted(gen_figs.glob("*.png")) if gen_figs.is_dir() else []
+    return ctx

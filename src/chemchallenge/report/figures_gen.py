@@ -1,0 +1,229 @@
+"""Sections 5 and 6 — molecule generation (metrics in their frame, property distributions,
+top candidates) and the submissions (registry, CV against leaderboard scores)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from chemchallenge.report import chem
+from chemchallenge.report.context import Context
+from chemchallenge.report.items import (
+    COLORS,
+    Figure,
+    FigureStore,
+    Note,
+    Section,
+    Table,
+    fmt,
+    grid,
+    plt,
+    safe,
+)
+
+PROPERTIES = ("MolWt", "MolLogP", "TPSA", "qed")
+MAX_PER_SOURCE = 500
+SOURCE_COLUMNS = ("model", "source", "generator", "method")
+
+
+def generation_section(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> Section:
+    sec = Section("generation", "5. Generated molecules")
+    if ctx.generation is None and ctx.generated is None:
+        sec.add(Note("The generate stage has not run (no metrics/generation.json)."))
+        return sec
+    if ctx.generation is not None:
+        safe(sec, "the generation metrics", lambda: _metrics_table(ctx, facts))
+    if ctx.generated is not None:
+        safe(sec, "the property distributions", lambda: _properties(ctx, store))
+    if ctx.candidates is not None:
+        safe(sec, "the candidates grid", lambda: _candidates(ctx, store))
+    for f in ctx.generation_figures:
+        name = f"generation_{f.stem}"
+        sec.add(store.png(f.read_bytes(), name, f.stem.replace("_", " "), f"From {f.name}."))
+    return sec
+
+
+def _metrics_table(ctx: Context, facts: dict[str, Any]) -> Table | Note:
+    g = ctx.generation or {}
+    g = g.get("metrics", g) if isinstance(g.get("metrics"), dict) else g
+    models = {k: v for k, v in g.items() if isinstance(v, dict)}
+    if not models:
+        return Note("metrics/generation.json holds no per-model metrics.")
+    df = pd.DataFrame(
+        {
+            k: pd.Series({m: v for m, v in d.items() if isinstance(v, int | float)})
+            for k, d in models.items()
+        }
+    )
+    order = [c for c in df.columns if c not in ("floor", "baseline")]
+    order += [c for c in ("baseline", "floor") if c in df.columns]
+    df = df[order]
+    facts["generation"] = df
+    rows = [[str(i), *[fmt(v) for v in r]] for i, r in df.iterrows()]
+    cap = (
+        "MOSES-style metrics. Frame: `baseline` is a trivial generator (the bar to beat), "
+        "`floor` scores held-out real molecules (the best attainable)."
+    )
+    return Table("Generation metrics", ["metric", *df.columns], rows, cap)
+
+
+def _props(smiles: list[str]) -> pd.DataFrame:
+    from rdkit.Chem import QED, Descriptors
+
+    rows = []
+    for s in smiles:
+        m = chem.mol(s)
+        if m is None:
+            continue
+        rows.append(
+            {
+                "MolWt": Descriptors.MolWt(m),
+                "MolLogP": Descriptors.MolLogP(m),
+                "TPSA": Descriptors.TPSA(m),
+                "qed": QED.qed(m),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(PROPERTIES))
+
+
+def _smiles_col(df: pd.DataFrame) -> str | None:
+    for c in df.columns:
+        if c.lower() in ("smiles", "smi", "canonical_smiles"):
+            return c
+    return None
+
+
+def _properties(ctx: Context, store: FigureStore) -> Figure | Note:
+    gen = ctx.generated
+    assert gen is not None
+    col = _smiles_col(gen)
+    if col is None:
+        return Note("generated/molecules.csv has no SMILES column.")
+    src = next((c for c in gen.columns if c.lower() in SOURCE_COLUMNS), None)
+    groups: dict[str, list[str]] = {}
+    if ctx.train is not None:
+        groups["training set"] = list(ctx.train["smiles"].dropna())[:MAX_PER_SOURCE]
+    for name, df in gen.groupby(src) if src else [("generated", gen)]:
+        groups[str(name)] = list(df[col].dropna().astype(str))[:MAX_PER_SOURCE]
+    props = {k: _props(v) for k, v in groups.items()}
+    fig, axes = grid(len(PROPERTIES), 4, (3.4, 2.8))
+    for ax, p in zip(axes, PROPERTIES):
+        for i, (k, df) in enumerate(props.items()):
+            if len(df):
+                ax.hist(
+                    df[p],
+                    bins=30,
+                    density=True,
+                    histtype="step",
+                    lw=1.5,
+                    color=COLORS[i % 10],
+                    label=k,
+                )
+        ax.set_title(p)
+    axes[0].legend(fontsize=7)
+    cap = "Property distributions of the generated molecules against the training set."
+    return store.save(fig, "generation_properties", "Generated vs training properties", cap)
+
+
+def _candidates(ctx: Context, store: FigureStore) -> Figure | Note:
+    cand = ctx.candidates
+    assert cand is not None
+    col = _smiles_col(cand)
+    if col is None or cand.empty:
+        return Note("generated/candidates.csv has no SMILES to draw.")
+    score_cols = [c for c in cand.columns if c != col and pd.api.types.is_numeric_dtype(cand[c])]
+    key = next(
+        (c for c in score_cols if "score" in c.lower()), score_cols[0] if score_cols else None
+    )
+    df = cand.sort_values(key, ascending=False) if key else cand
+    df = df.head(ctx.cfg.max_molecules_drawn)
+    legends = [f"{key} {fmt(v, 2)}" if key else "" for v in (df[key] if key else [None] * len(df))]
+    png = chem.grid_png(list(df[col].astype(str)), legends)
+    if png is None:
+        return Note("No candidate SMILES could be drawn.")
+    return store.png(
+        png, "candidates", "Top generated candidates", f"Sorted by {key or 'file order'}."
+    )
+
+
+def submissions_section(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> Section:
+    sec = Section("submissions", "6. Submissions")
+    hold = [r for r in ctx.runs() if "holdout" in r.metrics]
+    if ctx.registry is None and not hold:
+        sec.add(
+            Note("No submission yet (no submissions/registry.csv): run `chemchallenge submit`.")
+        )
+        return sec
+    if ctx.registry is not None:
+        reg = ctx.registry
+        cols = [
+            c
+            for c in (
+                "time",
+                "file",
+                "model",
+                "metric",
+                "cv_mean",
+                "cv_std",
+                "leaderboard_score",
+                "note",
+            )
+            if c in reg
+        ]
+        rows = [
+            [fmt(v) if not isinstance(v, str) else v for v in r]
+            for r in reg[cols].itertuples(index=False)
+        ]
+        sec.add(Table("Submission registry", cols, rows, "submissions/registry.csv"))
+    safe(sec, "the CV-vs-leaderboard plot", lambda: _cv_vs_lb(ctx, hold, store, facts))
+    return sec
+
+
+def _cv_vs_lb(
+    ctx: Context, hold: list[Any], store: FigureStore, facts: dict[str, Any]
+) -> Figure | Note:
+    pts: list[tuple[str, float, float, float, str]] = []
+    reg = ctx.registry
+    if reg is not None and {"cv_mean", "leaderboard_score"} <= set(reg.columns):
+        for r in reg.itertuples(index=False):
+            cv, lb = (
+                pd.to_numeric(r.cv_mean, errors="coerce"),
+                pd.to_numeric(r.leaderboard_score, errors="coerce"),
+            )
+            sd = pd.to_numeric(getattr(r, "cv_std", np.nan), errors="coerce")
+            if np.isfinite(cv) and np.isfinite(lb):
+                pts.append((str(r.model), float(cv), float(sd), float(lb), "leaderboard"))
+    pts += [
+        (r.name, r.cv_mean, r.cv_std, float(r.metrics["holdout"]), "demo holdout") for r in hold
+    ]
+    if not pts:
+        return Note("No leaderboard score recorded yet (`chemchallenge record-score FILE SCORE`).")
+    facts["cv_vs_lb"] = pts
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    for i, kind in enumerate(sorted({p[4] for p in pts})):
+        sel = [p for p in pts if p[4] == kind]
+        ax.errorbar(
+            [p[1] for p in sel],
+            [p[3] for p in sel],
+            xerr=[p[2] for p in sel],
+            fmt="o",
+            color=COLORS[i],
+            label=kind,
+            capsize=3,
+        )
+        for p in sel:
+            ax.annotate(p[0], (p[1], p[3]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    lo = min(min(p[1], p[3]) for p in pts)
+    hi = max(max(p[1], p[3]) for p in pts)
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+    ax.set(
+        xlabel="CV score (± std)", ylabel="leaderboard / holdout score", title="CV vs leaderboard"
+    )
+    ax.legend(fontsize=8)
+    cap = (
+        "Points near the diagonal: CV predicts the leaderboard; a constant offset is a shift "
+        "between the training and the test distributions."
+    )
+    return store.save(fig, "cv_vs_leaderboard", "CV vs leaderboard", cap)

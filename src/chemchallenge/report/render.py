@@ -1,0 +1,133 @@
+"""Build the figures and sentences, then render ``report.html`` and ``slides.html``."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup, escape
+
+from chemchallenge.config import Config
+from chemchallenge.io import write_text
+from chemchallenge.paths import Paths
+from chemchallenge.report.context import Context, load_context
+from chemchallenge.report.figures_data import data_section
+from chemchallenge.report.figures_errors import errors_section
+from chemchallenge.report.figures_gen import generation_section, submissions_section
+from chemchallenge.report.figures_models import models_section
+from chemchallenge.report.interpret import interpret_section
+from chemchallenge.report.items import FigureStore, Section, Table, Text
+from chemchallenge.report.slides import build_slides
+from chemchallenge.report.words import sentences
+
+#: section key -> topics of :func:`words.sentences` printed at its top ("In words")
+SECTION_WORDS = {
+    "data": ["data"],
+    "models": ["models", "overfitting"],
+    "errors": ["errors"],
+    "interpretation": ["interpretation"],
+    "generation": ["generation"],
+    "submissions": ["submissions"],
+}
+
+
+@dataclass
+class BuildResult:
+    report: Path
+    slides: Path
+    figures: list[Path]
+    seconds: dict[str, float] = field(default_factory=dict)
+    n_slides: int = 0
+
+
+def inline_md(text: Any) -> Markup:
+    """Escape, then render `code` spans (the only markup sentences use)."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(str(text)))))
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("chemchallenge", "report/templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["md"] = inline_md
+    return env
+
+
+def _subtitle(ctx: Context) -> str:
+    if ctx.task is None:
+        return "chemchallenge report"
+    t = ctx.task
+    return f"{t.task_type} task · {', '.join(t.targets)} · metric {t.metric}"
+
+
+def build(cfg: Config, paths: Paths) -> BuildResult:
+    """Build the report; BLAS/OpenMP pools are limited to one thread (t-SNE's OpenMP
+    threads spin on a shared machine: 8x slower with two threads on two busy cores)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _build(cfg, paths)
+
+
+def _build(cfg: Config, paths: Paths) -> BuildResult:
+    t0 = time.perf_counter()
+    seconds: dict[str, float] = {}
+    ctx = load_context(cfg, paths)
+    seconds["load"] = time.perf_counter() - t0
+    store = FigureStore(paths.reports / "figures", ctx.cfg.dpi)
+    facts: dict[str, Any] = {}
+    sections: list[Section] = []
+    for key, builder in (
+        ("data", data_section),
+        ("models", models_section),
+        ("errors", errors_section),
+        ("interpretation", interpret_section),
+        ("generation", generation_section),
+        ("submissions", submissions_section),
+    ):
+        t = time.perf_counter()
+        sections.append(builder(ctx, store, facts))
+        seconds[key] = time.perf_counter() - t
+    words = sentences(ctx, facts)
+    for sec in sections:
+        said = [s for topic in SECTION_WORDS.get(sec.key, []) for s in words[topic]]
+        if said:
+            sec.items.insert(0, Text("In words: " + " ".join(said)))
+    model_table = next(
+        (i for s in sections if s.key == "models" for i in s.items if isinstance(i, Table)), None
+    )
+    now = datetime.now().strftime("%Y-%m-%d %H:%M")
+    title, author, subtitle = ctx.cfg.title, ctx.cfg.author, _subtitle(ctx)
+    env = environment()
+    t = time.perf_counter()
+    report_html = env.get_template("report.html").render(
+        title=title,
+        author=author,
+        subtitle=subtitle,
+        date=now,
+        summary=words["summary"],
+        limits=words["limits"],
+        sections=sections,
+    )
+    deck = build_slides(
+        store, words, title, f"{subtitle}" + (f" — {author}" if author else ""), model_table
+    )
+    slides_html = env.get_template("slides.html").render(
+        title=title, author=author, date=now, slides=deck
+    )
+    report_path, slides_path = paths.reports / "report.html", paths.reports / "slides.html"
+    write_text(report_path, report_html)
+    write_text(slides_path, slides_html)
+    seconds["render"] = time.perf_counter() - t
+    seconds["total"] = time.perf_counter() - t0
+    figures = [store.folder / f"{n}.png" for n in store.by_name]
+    return BuildResult(report_path, slides_path, figures, seconds, len(deck))

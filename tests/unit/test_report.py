@@ -1,0 +1,105 @@
+"""Unit tests of the report's readers, diagnostics and sentences (no figure is drawn)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from chemchallenge.config import build_section
+from chemchallenge.errors import ConfigError
+from chemchallenge.paths import Paths
+from chemchallenge.report.context import Context, ReportConfig, read_curves, read_tsv_curve
+from chemchallenge.report.figures_models import curves_sentence, diagnose
+from chemchallenge.report.items import fmt
+from chemchallenge.report.render import inline_md
+from chemchallenge.report.tuning import _weights_frame
+from chemchallenge.report.words import sentences
+
+
+def _tsv(path: Path, name: str, values: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df = pd.DataFrame({"timestamp": 0, "step": np.arange(len(values)), name: values})
+    df.to_csv(path, sep="\t", index=False)
+
+
+def test_report_config_parses_and_rejects_unknown_keys() -> None:
+    rc = build_section(ReportConfig, {"tsne": False, "title": "T", "author": "A"}, "report")
+    assert rc.tsne is False and rc.title == "T" and rc.max_molecules_drawn > 0
+    with pytest.raises(ConfigError, match="unknown key"):
+        build_section(ReportConfig, {"tnse": True}, "report")
+
+
+def test_read_tsv_curve_is_defensive(tmp_path: Path) -> None:
+    good = tmp_path / "val_loss.tsv"
+    _tsv(good, "val_loss", np.array([3.0, 2.0, 1.0]))
+    df = read_tsv_curve(good)
+    assert df is not None and list(df.columns) == ["step", "value"]
+    assert df["value"].tolist() == [3.0, 2.0, 1.0]
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("")
+    assert read_tsv_curve(empty) is None
+    assert read_tsv_curve(tmp_path / "missing.tsv") is None
+    no_step = tmp_path / "no_step.tsv"
+    no_step.write_text("loss\n1.0\nabc\n0.5\n")
+    df = read_tsv_curve(no_step)
+    assert df is not None and df["value"].tolist() == [1.0, 0.5]
+
+
+def test_read_curves_per_fold_and_nested_names(tmp_path: Path) -> None:
+    base = tmp_path / "dvclive" / "mlp"
+    _tsv(base / "fold_0/plots/metrics/train_loss.tsv", "train_loss", np.ones(4))
+    _tsv(base / "fold_0/plots/metrics/val/loss.tsv", "val/loss", np.ones(4))
+    _tsv(base / "fold_1/plots/metrics/val_loss.tsv", "val_loss", np.ones(3))
+    (base / "fold_x").mkdir()
+    curves = read_curves(base)
+    assert sorted(curves) == [0, 1]
+    assert set(curves[0]) == {"train_loss", "val_loss"}
+    assert read_curves(tmp_path / "absent") == {}
+
+
+def _curves(val: np.ndarray, train: np.ndarray) -> dict[int, dict[str, pd.DataFrame]]:
+    step = np.arange(len(val))
+    return {
+        0: {
+            "train_loss": pd.DataFrame({"step": step, "value": train}),
+            "val_loss": pd.DataFrame({"step": step, "value": val}),
+        }
+    }
+
+
+def test_diagnose_over_fitting_and_under_fitting() -> None:
+    ep = np.arange(30.0)
+    train = 1 / (1 + 0.3 * ep)
+    over = diagnose(_curves(train + 0.002 * (ep - 10) ** 2 + 0.1, train))
+    assert over is not None and 10 <= over["best_epoch"] <= 15 and over["rise"] > 0.5
+    assert "over-fitting" in curves_sentence("mlp", over)
+    under = diagnose(_curves(train + 0.05, train))
+    assert under is not None and under["still_falling"] == 1.0
+    assert "under-fit" in curves_sentence("mlp", under)
+    assert diagnose({0: {"train_loss": pd.DataFrame({"step": [0], "value": [1.0]})}}) is None
+
+
+def test_weights_frame_shapes() -> None:
+    flat = _weights_frame({"rf": 0.4, "xgb": 0.6})
+    assert flat is not None and flat["weight"].to_dict() == {"rf": 0.4, "xgb": 0.6}
+    nested = _weights_frame({"weights": {"Y1": {"rf": 1.0}, "Y2": {"rf": 0.5, "xgb": 0.5}}})
+    assert nested is not None and set(nested.columns) == {"Y1", "Y2"}
+    assert _weights_frame("nonsense") is None and _weights_frame({}) is None
+
+
+def test_fmt_and_inline_markup() -> None:
+    assert fmt(None) == "" and fmt(float("nan")) == "–" and fmt(3) == "3"
+    assert fmt(0.12345) == "0.123" and fmt(np.int64(7)) == "7" and fmt("x") == "x"
+    html = str(inline_md("run `chemchallenge train` <b>now</b>"))
+    assert "<code>chemchallenge train</code>" in html and "<b>" not in html
+
+
+def test_sentences_without_any_output_give_only_generic_limits(tmp_path: Path) -> None:
+    ctx = Context(cfg=ReportConfig(), paths=Paths(tmp_path), featurizers={})
+    words = sentences(ctx, {})
+    assert words["models"] == [] and words["data"] == [] and words["summary"] == []
+    assert any("ensemble" in s for s in words["limits"])
+    assert any("tuned" in s for s in words["limits"])
