@@ -79,7 +79,7 @@ def _self_contained(html: str) -> None:
 
 
 def test_regression_report_has_every_section_and_figure(regression) -> None:
-    res, html, slides = regression
+    res, html, _ = regression
     for h in HEADINGS:
         assert f">{h}</h2>" in html, h
     _check_figures(res, html, [*COMMON, "chemical_space_tsne", "pred_vs_true"])
@@ -88,6 +88,7 @@ def test_regression_report_has_every_section_and_figure(regression) -> None:
     assert "could not be built" not in html
     assert "Best model:" in html and "Gain over the organisers" in html
     assert "over-fitting" in html  # the fake learning curves over-fit after epoch ~13
+    assert "baseline relies most on morgan_" in html  # importances named by feature
     _self_contained(html)
 
 

@@ -50,15 +50,21 @@ def _one_importance(est: Any) -> np.ndarray | None:
 
 
 def feature_names(ctx: Context, run: ModelRun) -> list[str]:
-    import pyarrow.parquet as pq
+    """The model's feature columns, as the train stage built them (constant ones dropped)."""
+    try:
+        from chemchallenge.features.store import load_features
 
-    names: list[str] = []
-    for f in run.features:
-        path = ctx.paths.features(f)
-        if not path.exists():
-            return []
-        names += [c for c in pq.read_schema(path).names if c not in ("split", "id")]
-    return names
+        return list(load_features(ctx.paths, run.features).names)
+    except Exception:  # the store's API or files changed: fall back to the raw columns
+        import pyarrow.parquet as pq
+
+        names: list[str] = []
+        for f in run.features:
+            path = ctx.paths.features(f)
+            if not path.exists():
+                return []
+            names += [c for c in pq.read_schema(path).names if c not in ("split", "id")]
+        return names
 
 
 def importances(ctx: Context, run: ModelRun) -> pd.Series | None:
@@ -111,7 +117,7 @@ def _importance_fig(ctx: Context, imps: dict[str, pd.Series], store: FigureStore
 
 
 def _bit_of(name: str, featurizers: dict[str, dict[str, Any]]) -> tuple[str, int] | None:
-    m = re.fullmatch(r"(.+)_(\d+)", name)
+    m = re.fullmatch(r"(.+)_(\d+)", name.split(":")[-1])
     if not m:
         return None
     prefix = m.group(1)
@@ -138,7 +144,7 @@ def _morgan_bits(
     examples = chem.morgan_bit_examples(
         list(ctx.train["smiles"]), [b for _, (_, b) in bits], radius, n_bits
     )
-    presence = _presence(ctx, prefix, [n for n, _ in bits])
+    presence = _presence(ctx, prefix, [n.split(":")[-1] for n, _ in bits])
     y0, imp = ctx.y()[:, 0], imps[best_name]
     fig, axes = grid(len(bits), 4, (3.0, 3.1))
     for ax, (name, (_, bit)) in zip(axes, bits):
@@ -153,8 +159,8 @@ def _morgan_bits(
         else:
             ax.imshow(chem.png_array(png))
         title = f"bit {bit} (imp. {imp[name]:.3f})"
-        if name in presence:
-            on = presence[name]
+        on = presence.get(name.split(":")[-1])
+        if on is not None:
             with_, without = np.nanmean(y0[on]), np.nanmean(y0[~on])
             title += f"\nin {on.mean():.0%}; {ctx.task.targets[0]}: {with_:.2f} vs {without:.2f}"
         ax.set_title(title, fontsize=8)

@@ -125,8 +125,9 @@ def _build(cfg: Config, paths: Paths) -> BuildResult:
         title=title, author=author, date=now, slides=deck
     )
     report_path, slides_path = paths.reports / "report.html", paths.reports / "slides.html"
-    write_text(report_path, report_html)
-    write_text(slides_path, slides_html)
+    for path, html in ((report_path, report_html), (slides_path, slides_html)):
+        write_text(path, html)
+        path.chmod(0o644)  # mkstemp's 0600 would keep them from others' browsers
     seconds["render"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0
     figures = [store.folder / f"{n}.png" for n in store.by_name]

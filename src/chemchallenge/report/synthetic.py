@@ -79,6 +79,7 @@ def make_project(
     from rdkit.Chem import Descriptors
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+    from chemchallenge.features.store import load_features
     from chemchallenge.metrics import get_metric, per_target, score
     from chemchallenge.models.base import ModelInput
     from chemchallenge.models.tabular import PerTargetModel
@@ -143,6 +144,7 @@ def make_project(
     feats.insert(0, "split", ["train"] * n + ["test"] * len(test))
     paths.features("morgan").parent.mkdir(parents=True, exist_ok=True)
     feats.to_parquet(paths.features("morgan"), index=False)
+    X = load_features(paths, ["morgan"]).train  # as the train stage sees it (constants dropped)
 
     template = (
         DecisionTreeRegressor(max_depth=4, random_state=0)

@@ -91,24 +91,23 @@ def model_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
         out.append(f"No model beats the organisers' benchmark ({metric} {_score(base)}).")
     else:
         g = gain(best, base)
-        sd = best.cv_std if np.isfinite(best.cv_std) and best.cv_std > 0 else np.nan
+        sd = float(np.hypot(best.cv_std, base.cv_std))
+        sd = sd if np.isfinite(sd) and sd > 0 else np.nan
         out.append(
             f"Gain over the organisers' benchmark (baseline, {fmt(base.cv_mean)}): "
             f"{g:+.3f} {metric} ({g / abs(base.cv_mean):+.0%})"
-            + (f", {abs(g) / sd:.1f} fold standard deviations." if np.isfinite(sd) else ".")
+            + (f", {abs(g) / sd:.1f}× the fold-to-fold spread." if np.isfinite(sd) else ".")
         )
     if len(ranking) > 2:
         runner = ranking[1]
         d = abs(best.cv_mean - runner.cv_mean)
         close = d < max(best.cv_std, runner.cv_std)
-        out.append(
-            f"Runner-up: {runner.name} ({_score(runner)}); "
-            + ("the difference is within one fold std: treat them as tied." if close else "")
-        )
+        tie = "within one fold std: treat them as tied" if close else f"{d:.3f} behind"
+        out.append(f"Runner-up: {runner.name} ({_score(runner)}), {tie}.")
     thr = f.get("threshold_gain")
     if thr is not None:
         out.append(f"Tuning the decision thresholds changes the nested-CV score by {thr:+.3f}.")
-    return [s.rstrip("; ") for s in out]
+    return out
 
 
 def overfitting_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
@@ -218,7 +217,8 @@ def submission_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
         else:
             better = (lb > cv) == gib
             s += f" — {'better' if better else 'worse'} than CV by more than 2 fold std: " + (
-                "luck on a small test set, or an easier test set."
+                "the test predictions average the fold models (a small ensemble), "
+                "or the test set is easier."
                 if better
                 else "CV is optimistic, or the test set differs."
             )
@@ -265,6 +265,15 @@ def limits(ctx: Context, f: dict[str, Any]) -> list[str]:
     return out
 
 
+def _about(said: list[str], ranking: list[ModelRun]) -> list[str]:
+    """The first sentence about the best-ranked model that has one."""
+    for r in ranking:
+        hits = [s for s in said if s.startswith(f"{r.name}:")]
+        if hits:
+            return hits[:1]
+    return said[:1]
+
+
 def sentences(ctx: Context, facts: dict[str, Any]) -> dict[str, list[str]]:
     out = {
         "data": data_sentences(ctx, facts),
@@ -282,7 +291,7 @@ def sentences(ctx: Context, facts: dict[str, Any]) -> dict[str, list[str]]:
         + out["overfitting"][:1]
         + out["errors"][:1]
         + out["data"][-1:]
-        + out["submissions"][:1]
+        + _about(out["submissions"], facts.get("ranking") or [])
     )
     out["summary"] = list(dict.fromkeys(picked))
     return out
