@@ -1,0 +1,165 @@
+"""Stage `tune@<model>`: an Optuna study over ``models.<model>.search_space``.
+
+The objective is the challenge metric of K-fold CV on the fixed folds (``tune.n_folds``
+of them per trial when set). Trial 0 evaluates the params.yaml defaults. The study lives
+in ``tune.storage`` (not a DVC output), so an interrupted run resumes where it stopped
+and several processes or machines can work on one study; only completed and pruned
+trials count towards ``tune.n_trials``. Writes ``models/<model>/best_params.json`` (the
+train stage merges its ``params`` over the model's), ``models/<model>/tuning/trials.csv``
+and the figures ``history.png``, ``importance.png``, ``parallel.png`` there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+from tqdm.auto import tqdm
+
+from chemchallenge.config import Config
+from chemchallenge.errors import ChemChallengeError, ConfigError
+from chemchallenge.io import read_parquet, write_json, write_text
+from chemchallenge.metrics import get_metric
+from chemchallenge.paths import Paths
+from chemchallenge.stages.train import load_task, model_inputs
+from chemchallenge.tuning.figures import write_figures, write_trials
+from chemchallenge.tuning.objective import DEFAULT_ATTR, TuneData, make_objective
+from chemchallenge.tuning.space import default_point, parse_search_space
+from chemchallenge.tuning.study import FINISHED, n_finished, open_study
+
+FINGERPRINT_ATTR = "data_fingerprint"
+
+
+def tuning_dir(paths: Paths, name: str) -> Path:
+    return paths.model_dir(name) / "tuning"
+
+
+def load_data(cfg: Config, paths: Paths, name: str) -> TuneData:
+    """The model's training inputs, labels and the folds a trial visits."""
+    mc = cfg.model(name)
+    task = load_task(paths)
+    X, _, train, _ = model_inputs(cfg, paths, name)
+    folds = read_parquet(paths.folds)["fold"].to_numpy()
+    fold_ids = sorted({int(f) for f in folds})
+    n = cfg.tune.n_folds
+    if n is not None:
+        if n < 1:
+            raise ConfigError(f"tune.n_folds: expected at least 1 (or null for all), got {n}")
+        fold_ids = fold_ids[:n]
+    y = train[task.targets].to_numpy(dtype=float)
+    return TuneData(mc.kind, task, X, y, folds, fold_ids, dict(mc.params), cfg.seed)
+
+
+def _check_fingerprint(study: optuna.Study, fp: str, storage: str, name: str) -> None:
+    old = study.user_attrs.get(FINGERPRINT_ATTR)
+    if old is None:
+        study.set_user_attr(FINGERPRINT_ATTR, fp)
+    elif old != fp:
+        raise ConfigError(
+            f"study {name!r} in {storage} was run on other data, folds or model kind; "
+            f"delete it (optuna delete-study --study-name {name} --storage <url>) or point "
+            "tune.storage to another file"
+        )
+
+
+def _enqueue_default(study: optuna.Study, default: dict[str, Any]) -> None:
+    live = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.WAITING, TrialState.RUNNING)
+    if not any(t.user_attrs.get(DEFAULT_ATTR) for t in study.get_trials(False, states=live)):
+        study.enqueue_trial(default, user_attrs={DEFAULT_ATTR: True})
+
+
+def _progress(total: int, name: str, metric: str) -> tuple[tqdm, Any]:
+    bar = tqdm(total=total, desc=f"tune@{name}", unit="trial")
+
+    def callback(study: optuna.Study, trial: FrozenTrial) -> None:
+        if trial.state in FINISHED:
+            bar.update(1)
+        with contextlib.suppress(ValueError):  # ValueError: no completed trial yet
+            bar.set_postfix_str(f"best {metric} {study.best_value:.4g}")
+
+    return bar, callback
+
+
+def optimize(cfg: Config, paths: Paths, name: str, data: TuneData) -> optuna.Study:
+    """Open (or resume) the study and run the trials still missing."""
+    mc = cfg.model(name)
+    space = parse_search_space(name, mc.search_space)
+    metric = get_metric(data.task.metric, data.task.task_type)
+    direction = "maximize" if metric.greater_is_better else "minimize"
+    study = open_study(cfg.tune, name, direction, cfg.seed, len(data.fold_ids), paths.root)
+    _check_fingerprint(study, data.fingerprint(mc.features), cfg.tune.storage, name)
+    default = default_point(space, mc.params)
+    _enqueue_default(study, default)
+    remaining = cfg.tune.n_trials - n_finished(study)
+    if remaining <= 0:
+        print(f"tune@{name}: study already has {n_finished(study)} finished trials")
+        return study
+    objective = make_objective(data, space, default)
+    bar, progress = _progress(remaining, name, data.task.metric)
+    try:
+        study.optimize(
+            objective,
+            n_trials=remaining,
+            timeout=cfg.tune.timeout,
+            callbacks=[optuna.study.MaxTrialsCallback(cfg.tune.n_trials, FINISHED), progress],
+            gc_after_trial=False,
+        )
+    finally:
+        bar.close()
+    return study
+
+
+def summary(study: optuna.Study, metric: str, storage: str, name: str) -> dict[str, Any]:
+    """The content of ``best_params.json``."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        raise ChemChallengeError(
+            f"tune@{name}: no trial completed (all pruned, failed or timed out); "
+            "raise tune.n_trials / tune.timeout or set tune.pruner: none"
+        )
+    best = study.best_trial
+    defaults = [t for t in complete if t.user_attrs.get(DEFAULT_ATTR)]
+    pruned = study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))
+    return {
+        "tuned": True,
+        "params": dict(best.params),
+        "best_value": best.value,
+        "best_trial": best.number,
+        "metric": metric,
+        "direction": study.direction.name.lower(),
+        "n_trials": len(complete) + len(pruned),
+        "n_pruned": len(pruned),
+        "storage": storage,
+        "study": name,
+        "default_value": defaults[0].value if defaults else None,
+    }
+
+
+def run(cfg: Config, paths: Paths, name: str) -> None:
+    mc = cfg.model(name)
+    out_dir = tuning_dir(paths, name)
+    if not mc.tune:
+        write_json(paths.best_params(name), {"tuned": False, "params": {}})
+        write_text(out_dir / "notes.txt", f"not tuned: models.{name}.tune is false\n")
+        print(f"tune@{name}: models.{name}.tune is false; nothing to tune")
+        return
+    parse_search_space(name, mc.search_space)  # fail fast, before loading any data
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    data = load_data(cfg, paths, name)
+    study = optimize(cfg, paths, name, data)
+    result = summary(study, data.task.metric, cfg.tune.storage, name)
+    write_trials(study, out_dir / "trials.csv")
+    notes = write_figures(study, out_dir, cfg.seed)
+    write_text(out_dir / "notes.txt", "".join(f"{n}\n" for n in notes) or "all figures written\n")
+    write_json(paths.best_params(name), result)
+    for note in notes:
+        print(f"tune@{name}: note: {note}")
+    dv = result["default_value"]
+    print(
+        f"tune@{name}: best {result['metric']} {result['best_value']:.4f}"
+        + (f" (params.yaml defaults {dv:.4f})" if dv is not None else "")
+        + f" after {result['n_trials']} trials ({result['n_pruned']} pruned): {result['params']}"
+    )

@@ -1,0 +1,159 @@
+"""The tune stage on tiny data: a run, resuming, two workers on one study, tune: false."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from chemchallenge.config import Config, config_from_dict
+from chemchallenge.io import write_json, write_parquet
+from chemchallenge.models.base import ModelInput
+from chemchallenge.paths import Paths
+from chemchallenge.stages import tune
+from chemchallenge.tasks import TaskSpec, TaskType
+from chemchallenge.tuning.study import make_storage
+
+N, D = 60, 6
+SQLITE = "sqlite:///optuna/studies.db"
+
+
+def make_project(root: Path) -> None:
+    """Prepared data (regression, 3 folds) and a tiny feature matrix in ``features.npy``."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(N, D))
+    y = X[:, 0] - 0.5 * X[:, 1] + 0.1 * rng.normal(size=N)
+    ids = [str(i) for i in range(N)]
+    train = pd.DataFrame({"id": ids, "smiles": ["C" * (i % 7 + 1) for i in range(N)], "y": y})
+    train["valid"] = True
+    paths = Paths(root)
+    write_parquet(paths.train, train)
+    write_parquet(paths.test, train.head(5).assign(id=[f"t{i}" for i in range(5)]))
+    write_parquet(paths.folds, pd.DataFrame({"id": ids, "fold": np.arange(N) % 3}))
+    write_json(paths.task, TaskSpec(TaskType.REGRESSION, ["y"], "rmse").to_dict())
+    (root / "features.npy").parent.mkdir(parents=True, exist_ok=True)
+    np.save(root / "features.npy", X)
+
+
+def fake_inputs(cfg: Config, paths: Paths, name: str) -> tuple[Any, Any, Any, Any]:
+    """Stands in for train.model_inputs (featurizers are not part of these tests)."""
+    train = pd.read_parquet(paths.train)
+    X = ModelInput(list(train["smiles"]), np.load(paths.root / "features.npy"), None)
+    return X, None, train, None
+
+
+def make_cfg(n_trials: int = 3, storage: str = SQLITE, **tune_: Any) -> Config:
+    return config_from_dict(
+        {
+            "featurize": {"featurizers": {"tiny": {}}},
+            "models": {
+                "xgb": {
+                    "kind": "xgboost",
+                    "features": ["tiny"],
+                    "params": {"n_estimators": 15, "max_depth": 2, "n_jobs": 1},
+                    "tune": True,
+                    "search_space": {
+                        "max_depth": {"type": "int", "low": 1, "high": 4},
+                        "learning_rate": {"type": "float", "low": 0.02, "high": 0.5, "log": True},
+                    },
+                },
+                "ridge": {
+                    "kind": "linear",
+                    "features": ["tiny"],
+                    "params": {"alpha": 1.0},
+                    "tune": True,
+                    "search_space": {
+                        "alpha": {"type": "float", "low": 1e-3, "high": 1e3, "log": True}
+                    },
+                },
+                "lin": {"kind": "linear", "features": ["tiny"], "tune": False},
+            },
+            "train": {"models": ["xgb", "ridge", "lin"]},
+            "submit": {"model": "xgb"},
+            "tune": {"n_trials": n_trials, "storage": storage, **tune_},
+        }
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Paths:
+    make_project(tmp_path)
+    monkeypatch.setattr(tune, "model_inputs", fake_inputs)
+    return Paths(tmp_path)
+
+
+def _trials(paths: Paths, storage: str = SQLITE, name: str = "xgb") -> list:
+    study = optuna.load_study(study_name=name, storage=make_storage(storage, paths.root))
+    return study.get_trials(deepcopy=False, states=tune.FINISHED)
+
+
+def test_tune_run_writes_best_params_and_figures(project: Paths) -> None:
+    tune.run(make_cfg(n_trials=3, pruner="none"), project, "xgb")
+    best = json.loads(project.best_params("xgb").read_text())
+    assert best["tuned"] is True and best["n_trials"] == 3 and best["metric"] == "rmse"
+    assert set(best["params"]) <= {"max_depth", "learning_rate"}
+    assert best["best_value"] <= best["default_value"]
+    assert best["study"] == "xgb" and best["storage"] == "sqlite:///optuna/studies.db"
+    trials = _trials(project)
+    default = trials[0]
+    assert default.user_attrs["default"] and default.params == {"max_depth": 2}
+    out = project.model_dir("xgb") / "tuning"
+    assert len(pd.read_csv(out / "trials.csv")) == 3
+    for fig in ("history", "importance", "parallel"):
+        assert (out / f"{fig}.png").stat().st_size > 1000
+    assert (project.root / "optuna" / "studies.db").exists()
+
+
+def test_resume_counts_finished_trials_only(project: Paths) -> None:
+    storage = "journal:optuna/journal.log"
+    tune.run(make_cfg(n_trials=2, storage=storage, n_folds=2), project, "ridge")
+    assert len(_trials(project, storage, "ridge")) == 2
+    tune.run(make_cfg(n_trials=4, storage=storage, n_folds=2), project, "ridge")
+    trials = _trials(project, storage, "ridge")
+    assert len(trials) == 4
+    assert sum(bool(t.user_attrs.get("default")) for t in trials) == 1
+    assert all(len(t.user_attrs["fold_scores"]) == 2 for t in trials)
+    assert json.loads(project.best_params("ridge").read_text())["n_trials"] == 4
+
+
+def test_other_data_in_the_same_study_is_refused(project: Paths) -> None:
+    from chemchallenge.errors import ConfigError
+
+    tune.run(make_cfg(n_trials=1), project, "ridge")
+    folds = pd.read_parquet(project.folds)
+    write_parquet(project.folds, folds.assign(fold=(np.arange(N) + 1) % 3))
+    with pytest.raises(ConfigError, match="was run on other data"):
+        tune.run(make_cfg(n_trials=2), project, "ridge")
+
+
+def test_tune_false_writes_untuned_file_fast(project: Paths) -> None:
+    tune.run(make_cfg(), project, "lin")
+    assert json.loads(project.best_params("lin").read_text()) == {"tuned": False, "params": {}}
+    assert not (project.root / "optuna").exists()
+
+
+def _worker(root: str, storage: str) -> None:
+    tune.run(make_cfg(n_trials=8, storage=storage, pruner="none"), Paths(Path(root)), "ridge")
+
+
+def test_two_workers_share_one_study(project: Paths) -> None:
+    """Two processes (forked: they inherit the stand-in for the featurized inputs)."""
+    storage = "journal:optuna/shared.log"
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_worker, args=(str(project.root), storage)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    trials = _trials(project, storage, "ridge")
+    assert 8 <= len(trials) <= 9  # the other worker may finish the trial in flight at the stop
+    assert sum(bool(t.user_attrs.get("default")) for t in trials) >= 1
+    workers = {t.user_attrs["worker"] for t in trials}
+    assert len(workers) == 2, workers
