@@ -1,0 +1,80 @@
+"""Typed ``generate:`` section of params.yaml (see :mod:`chemchallenge.stages.generate`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chemchallenge.config import build_section
+from chemchallenge.errors import ConfigError
+from chemchallenge.generation.gan import GANParams
+from chemchallenge.generation.guided import DIRECTIONS
+from chemchallenge.generation.lightning_vae import VAEParams
+
+
+@dataclass
+class BaselineParams:
+    order: int = 5  # n-gram order (tokens of context + 1)
+
+
+@dataclass
+class GuidedParams:
+    enabled: bool = True
+    # target -> maximize | minimize | probability; unlisted targets: "probability" when the
+    # training labels are 0/1, else "maximize"
+    directions: dict[str, str] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)
+    ad_threshold: float = 0.35
+    top_k: int = 50
+    latent_steps: int = 10  # hill-climb steps in latent space (0: off)
+    latent_starts: int = 32  # training molecules the climb starts from
+    step_size: float = 0.5
+
+
+@dataclass
+class GenerateConfig:
+    enabled: bool = True
+    n_samples: int = 1000
+    temperature: float = 1.0
+    holdout_fraction: float = 0.2  # of the training molecules; half FCD reference, half floor
+    extra_corpus: str | None = None  # null | chembl_drugs | path/to/file.csv (SMILES column)
+    seed: int | None = None  # None: the top-level seed
+    tsne: bool = True
+    tsne_max_points: int = 2000
+    n_interpolation: int = 10
+    max_draws: int = 10  # n_samples batches a generator may draw to fill its FCD sample
+    progress: bool = True
+    # torch CPU threads while the stage runs (small GRUs: 1 is about as fast as 2 and does not
+    # collapse when other processes share the cores); null: torch's default
+    threads: int | None = 1
+    vae: VAEParams = field(default_factory=VAEParams)
+    gan: GANParams = field(default_factory=GANParams)
+    baseline: BaselineParams = field(default_factory=BaselineParams)
+    guided: GuidedParams = field(default_factory=GuidedParams)
+
+
+def parse_generate(raw: dict[str, Any] | None) -> GenerateConfig:
+    """Build and check the ``generate`` section; raises ConfigError with the offending key."""
+    gc: GenerateConfig = build_section(GenerateConfig, raw or {}, "generate")
+    checks = [
+        (gc.n_samples >= 10, "generate.n_samples: need at least 10"),
+        (0.0 < gc.holdout_fraction < 0.9, "generate.holdout_fraction: must be in (0, 0.9)"),
+        (gc.temperature > 0, "generate.temperature: must be > 0"),
+        (
+            gc.vae.kl_anneal in ("linear", "cyclical", "none"),
+            f"generate.vae.kl_anneal: {gc.vae.kl_anneal!r} is not one of linear, cyclical, none",
+        ),
+        (gc.vae.epochs >= 1 and gc.gan.epochs >= 1, "generate: epochs must be >= 1"),
+        (gc.vae.max_len >= 8, "generate.vae.max_len: need at least 8 tokens"),
+        (gc.baseline.order >= 1, "generate.baseline.order: must be >= 1"),
+        (0.0 <= gc.guided.ad_threshold <= 1.0, "generate.guided.ad_threshold: must be in [0, 1]"),
+    ]
+    for ok, msg in checks:
+        if not ok:
+            raise ConfigError(msg)
+    for target, d in gc.guided.directions.items():
+        if d not in DIRECTIONS:
+            raise ConfigError(
+                f"generate.guided.directions.{target}: {d!r} is not one of {list(DIRECTIONS)}"
+            )
+    return gc

@@ -1,0 +1,279 @@
+"""Stage ``generate``: a SMILES VAE, a latent GAN and an n-gram baseline; MOSES-style metrics.
+
+Reads ``data/prepared/{train,test}.parquet``; writes ``generated/molecules.csv``,
+``generated/latent_{pca,tsne}.csv``, ``generated/interpolation.csv``, ``generated/figures/*.png``,
+``generated/candidates.csv`` (when a trained predictor exists), ``metrics/generation.json`` and
+DVCLive curves under ``dvclive/generate/{vae,gan}``.
+
+Defaults (CPU, 2 cores, demo data of 1282 molecules: well under 3 minutes): VAE 30 epochs,
+hidden 128, latent 64, batch 128, lr 2e-3, linear KL annealing to beta 0.1 over 10 epochs;
+latent GAN 150 epochs; 5-gram baseline; 1000 samples per generator at temperature 1.0.
+Bigger settings (see benchmarks/RESULTS.md, "Generation"), e.g.::
+
+    dvc exp run -S generate.vae.epochs=100 -S generate.vae.hidden=256 \\
+                -S generate.extra_corpus=chembl_drugs
+
+The held-out real molecules (``holdout_fraction`` of train) never reach any generator: half is
+the reference of FCD/SNN/scaffold/fragment similarity, half is the *floor* scored like a
+generator. Fréchet distances use equally many valid molecules per generator (the floor's size),
+because FCD is biased upwards for small samples.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from threadpoolctl import threadpool_limits
+
+from chemchallenge.config import Config
+from chemchallenge.errors import MissingInputError
+from chemchallenge.generation import metrics as M
+from chemchallenge.generation.baseline import NGramGenerator
+from chemchallenge.generation.corpus import Corpus, build_corpus, load_extra
+from chemchallenge.generation.fcd import chemnet_available
+from chemchallenge.generation.figures import plot_properties
+from chemchallenge.generation.gan import sample_latents, train_latent_gan
+from chemchallenge.generation.guided import Objective, latent_search, select_candidates
+from chemchallenge.generation.latent import write_interpolation, write_latent_views
+from chemchallenge.generation.lightning_vae import reconstruction_accuracy, train_vae
+from chemchallenge.generation.settings import GenerateConfig, parse_generate
+from chemchallenge.generation.vae import decode_latents, encode_smiles, sample_prior
+from chemchallenge.io import read_parquet, write_csv, write_json
+from chemchallenge.paths import Paths
+
+log = logging.getLogger(__name__)
+Sampler = Callable[[int, int], list[str]]  # (n, seed) -> SMILES
+
+
+def _fill_valid(
+    sample: Sampler, first: list[str], need: int, n: int, max_draws: int, seed: int
+) -> list[str]:
+    """Valid canonical molecules of ``first`` plus extra draws until ``need`` (or max_draws)."""
+    valid = [s for s in M.canonical(first) if s]
+    draws = 1
+    while len(valid) < need and draws < max_draws:
+        valid += [s for s in M.canonical(sample(n, seed + 1000 * draws)) if s]
+        draws += 1
+    return valid
+
+
+@contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    """Cap torch and BLAS/OpenMP threads (oversubscribed cores make them spin, not work)."""
+    if not n:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def run(cfg: Config, paths: Paths) -> None:
+    gc = parse_generate(cfg.generate)
+    extra = load_extra(gc.extra_corpus, paths.root)  # fails early on a missing file
+    if not gc.enabled:
+        write_csv(
+            paths.generated / "molecules.csv", pd.DataFrame(columns=["smiles", "source", "valid"])
+        )
+        write_json(paths.root / "metrics" / "generation.json", {"enabled": False})
+        return
+    with _threads(gc.threads):
+        _run(cfg, gc, paths, extra)
+
+
+def _run(cfg: Config, gc: GenerateConfig, paths: Paths, extra: list[str]) -> None:
+    seed = cfg.seed if gc.seed is None else gc.seed
+    out, figs = paths.generated, paths.generated / "figures"
+    t0 = time.time()
+    corpus = build_corpus(
+        read_parquet(paths.train), read_parquet(paths.test), extra, gc.holdout_fraction, seed
+    )
+    log.info(
+        "generate: %d corpus molecules, %d reference, %d floor",
+        len(corpus.train),
+        len(corpus.reference),
+        len(corpus.floor),
+    )
+    timings: dict[str, float] = {}
+    curves = paths.root / "dvclive" / "generate"
+    vp = gc.vae
+    model, vocab = train_vae(
+        corpus.train, vp, corpus.reference + corpus.floor, curves / "vae", seed, gc.progress
+    )
+    timings["vae_train_s"] = time.time() - t0
+    z_train = encode_smiles(model, vocab, corpus.train, vp.max_len)
+    t1 = time.time()
+    gan = train_latent_gan(z_train, gc.gan, curves / "gan", seed, gc.progress)
+    timings["gan_train_s"] = time.time() - t1
+    ngram = NGramGenerator(gc.baseline.order).fit(corpus.train)
+
+    def gan_sample(n: int, s: int) -> list[str]:
+        return decode_latents(
+            model, vocab, sample_latents(gan, n, s), vp.max_len, gc.temperature, seed=s
+        )
+
+    samplers: dict[str, Sampler] = {
+        "vae": lambda n, s: sample_prior(model, vocab, n, vp.max_len, gc.temperature, s),
+        "gan": gan_sample,
+        "baseline": lambda n, s: ngram.sample(n, vp.max_len, s),
+    }
+    t2 = time.time()
+    generated = {k: f(gc.n_samples, seed) for k, f in samplers.items()}
+    fcd_n = len(corpus.floor)
+    fcd_pool = {
+        k: _fill_valid(samplers[k], generated[k], fcd_n, gc.n_samples, gc.max_draws, seed)
+        for k in samplers
+    }
+    timings["sampling_s"] = time.time() - t2
+    train_props = M.properties(corpus.train)
+    results: dict[str, Any] = {}
+    for name, smiles in [*generated.items(), ("floor", corpus.floor)]:
+        pool = fcd_pool.get(name, smiles)
+        results[name] = M.evaluate(
+            smiles,
+            corpus.train,
+            corpus.reference,
+            train_props,
+            k=gc.n_samples,
+            fcd_size=fcd_n,
+            seed=seed,
+            fcd_pool=pool,
+        )
+    molecules = M.molecules_table({**generated, "heldout": corpus.floor}, set(corpus.train))
+    write_csv(out / "molecules.csv", molecules)
+    props = {"train": train_props} | {
+        k: molecules.loc[molecules["source"] == k, list(M.PROPERTIES)] for k in generated
+    }
+    plot_properties(props, figs / "properties.png")
+    table = pd.concat(
+        [pd.DataFrame({"smiles": corpus.train, "subset": corpus.subset}), corpus.labels], axis=1
+    )
+    write_latent_views(
+        z_train,
+        table,
+        list(corpus.labels.columns)[:4],
+        out,
+        seed,
+        gc.tsne_max_points if gc.tsne else 0,
+    )
+    rng = np.random.default_rng(seed + 1)
+    a, b = (corpus.train[i] for i in rng.choice(len(corpus.train), 2, replace=False))
+    interp = write_interpolation(model, vocab, a, b, gc.n_interpolation, vp.max_len, out)
+    guided = _guided(cfg, gc, paths, corpus, molecules, model, vocab, seed)
+    timings["total_s"] = time.time() - t0
+    n_rec = min(500, len(corpus.train))
+    info = {
+        "corpus": {
+            "n_train": len(corpus.train),
+            "n_reference": len(corpus.reference),
+            "n_floor": len(corpus.floor),
+            "n_extra": corpus.n_extra,
+            "extra_corpus": gc.extra_corpus,
+            "vocab_size": len(vocab),
+        },
+        "fcd": "FCD (ChemNet v0.13 weights from fcd-torch)"
+        if chemnet_available()
+        else "Fréchet distance on standardised RDKit descriptors (fcd-torch not installed)",
+        "vae_reconstruction": {
+            "train": reconstruction_accuracy(model, vocab, corpus.train[:n_rec], vp.max_len),
+            "heldout": reconstruction_accuracy(model, vocab, corpus.reference, vp.max_len),
+        },
+        "interpolation": interp,
+        "guided": guided,
+        "timings": timings,
+        "seed": seed,
+        "n_samples": gc.n_samples,
+        "temperature": gc.temperature,
+    }
+    write_json(paths.root / "metrics" / "generation.json", {**results, "info": info})
+    log.info("generate: done in %.0f s", timings["total_s"])
+
+
+def _guided(
+    cfg: Config,
+    gc: GenerateConfig,
+    paths: Paths,
+    corpus: Corpus,
+    molecules: pd.DataFrame,
+    model: Any,
+    vocab: Any,
+    seed: int,
+) -> dict[str, Any]:
+    if not gc.guided.enabled:
+        return {"status": "disabled"}
+    try:
+        from chemchallenge.predictor import load_predictor  # type: ignore[import-not-found]
+
+        predictor = load_predictor(paths, cfg)
+    except (ImportError, MissingInputError) as err:
+        log.info("generate: property-guided generation skipped (no trained predictor: %s)", err)
+        return {"status": f"skipped: {err}"}
+    train_smiles = [s for s, sub in zip(corpus.train, corpus.subset) if sub == "train"]
+    ref = predictor.predict(train_smiles)
+    names = list(ref.columns)
+
+    def score(smiles: list[str]) -> np.ndarray:
+        return predictor.predict(smiles)[names].to_numpy(dtype=float)
+
+    objectives = [
+        Objective(
+            n,
+            gc.guided.directions.get(n) or _auto_direction(corpus, n),
+            gc.guided.thresholds.get(n),
+        )
+        for n in names
+    ]
+    ref_scores = ref[names].to_numpy(dtype=float)
+    gen = molecules[molecules["valid"] & molecules["source"].isin(["vae", "gan"])]
+    smiles, sources = gen["smiles"].tolist(), gen["source"].tolist()
+    if gc.guided.latent_steps > 0:
+        order = np.argsort(-np.nan_to_num(ref_scores.mean(1)))  # crude start: best-scored
+        starts = [train_smiles[i] for i in order[: gc.guided.latent_starts]]
+        found = latent_search(
+            lambda s: encode_smiles(model, vocab, s, gc.vae.max_len),
+            lambda z: decode_latents(model, vocab, z, gc.vae.max_len, greedy=True),
+            score,
+            starts,
+            objectives,
+            ref_scores,
+            gc.guided.latent_steps,
+            gc.guided.step_size,
+            seed,
+        )
+        smiles, sources = smiles + found, sources + ["latent_search"] * len(found)
+    cand = select_candidates(
+        smiles,
+        score,
+        objectives,
+        corpus.train,
+        ref_scores,
+        gc.guided.ad_threshold,
+        gc.guided.top_k,
+        sources,
+    )
+    write_csv(paths.generated / "candidates.csv", cand)
+    return {
+        "status": "ok",
+        "n_candidates": len(cand),
+        "n_in_domain": int(cand["in_domain"].sum()) if len(cand) else 0,
+        "objectives": {o.name: o.direction for o in objectives},
+    }
+
+
+def _auto_direction(corpus: Corpus, target: str) -> str:
+    if target in corpus.labels.columns:
+        vals = corpus.labels[target].dropna().unique()
+        if len(vals) and set(vals) <= {0.0, 1.0}:
+            return "probability"
+    return "maximize"

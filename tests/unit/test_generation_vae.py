@@ -1,0 +1,110 @@
+"""SMILES VAE: encoding round trip, shapes, KL schedules, over-fitting a handful of molecules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import torch
+from threadpoolctl import threadpool_limits
+
+from chemchallenge.features.tokenizer import SmilesVocab
+from chemchallenge.generation.lightning_vae import (
+    BucketBatchSampler,
+    VAEParams,
+    kl_weight,
+    reconstruction_accuracy,
+    train_vae,
+)
+from chemchallenge.generation.vae import (
+    build_vae,
+    decode_latents,
+    encode_smiles,
+    sample_prior,
+    vae_loss,
+)
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """Small GRUs run fastest single-threaded (and 2 threads crawl on a loaded machine)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1):
+        yield
+    torch.set_num_threads(n)
+
+
+SMILES = [
+    "CCO",
+    "c1ccccc1O",
+    "CC(=O)Nc1ccc(O)cc1",
+    "CN1CCC[C@H]1c1cccnc1",
+    "O=C(O)c1ccccc1Cl",
+    "CC(C)Cc1ccc(C(C)C(=O)O)cc1",
+]
+
+
+def test_token_round_trip_through_the_vocabulary() -> None:
+    vocab = SmilesVocab.build(SMILES)
+    batch = vocab.encode_batch(SMILES, max_len=40)
+    assert [vocab.decode(row[1:]) for row in batch] == SMILES
+
+
+def test_forward_shapes_and_loss() -> None:
+    vocab = SmilesVocab.build(SMILES)
+    model = build_vae(vocab, embed=8, hidden=16, latent=4)
+    tokens = torch.from_numpy(vocab.encode_batch(SMILES, 40))
+    logits, mu, logvar = model(tokens, word_dropout=0.2)
+    assert logits.shape == (len(SMILES), 39, len(vocab))
+    assert mu.shape == logvar.shape == (len(SMILES), 4)
+    recon, kl, acc = vae_loss(logits, tokens[:, 1:], mu, logvar, vocab.pad_idx)
+    assert recon.item() > 0 and kl.item() >= 0 and 0 <= acc.item() <= 1
+    z = encode_smiles(model, vocab, SMILES, 40)
+    assert z.shape == (len(SMILES), 4)
+    # encoding ignores padding: the same molecule alone or padded in a batch gives the same mean
+    alone = encode_smiles(model, vocab, SMILES[:1], 40)
+    np.testing.assert_allclose(alone[0], z[0], atol=1e-5)
+    out = decode_latents(model, vocab, z, 20, temperature=1.0, seed=0)
+    assert len(out) == len(SMILES) and all(isinstance(s, str) for s in out)
+    assert out == decode_latents(model, vocab, z, 20, temperature=1.0, seed=0)  # seeded
+    assert len(sample_prior(model, vocab, 5, 20, seed=1)) == 5
+
+
+def test_kl_schedules() -> None:
+    assert kl_weight(0, "linear", 10, 1.0) == 0.0
+    assert kl_weight(5, "linear", 10, 0.5) == pytest.approx(0.25)
+    assert kl_weight(20, "linear", 10, 0.5) == 0.5
+    assert kl_weight(2.5, "cyclical", 10, 1.0) == pytest.approx(0.5)
+    assert kl_weight(7, "cyclical", 10, 1.0) == 1.0
+    assert kl_weight(10, "cyclical", 10, 1.0) == 0.0  # a new cycle starts
+    assert kl_weight(3, "none", 10, 0.2) == 0.2
+    with pytest.raises(ValueError, match="unknown KL schedule"):
+        kl_weight(1, "exp", 10, 1.0)
+
+
+def test_bucket_sampler_covers_every_index_once() -> None:
+    lengths = [5, 50, 6, 49, 30, 31, 100, 101]
+    batches = list(BucketBatchSampler(lengths, 2, seed=0))
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert len(batches) == 4
+    for b in batches:  # short with short, long with long
+        assert abs(lengths[b[0]] - lengths[b[1]]) <= 4
+
+
+def test_vae_overfits_a_handful_of_molecules() -> None:
+    params = VAEParams(
+        epochs=120,
+        batch_size=len(SMILES),
+        embed=32,
+        hidden=128,
+        latent=16,
+        dropout=0.0,
+        lr=5e-3,
+        max_len=40,
+        kl_anneal="none",
+        beta_max=0.01,
+    )
+    model, vocab = train_vae(SMILES, params, seed=0, progress=False)
+    assert reconstruction_accuracy(model, vocab, SMILES, 40) >= 0.8
