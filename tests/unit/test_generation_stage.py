@@ -116,9 +116,20 @@ def test_stage_writes_every_output(tmp_path: Path) -> None:
 def test_stage_guided_candidates_with_a_predictor(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Predictor:
+    class Predictor:  # the shape of chemchallenge.predictor.Predictor.predict's output
         def predict(self, smiles: list[str]) -> pd.DataFrame:
-            return pd.DataFrame({"y": [0.9 if "O" in s else 0.2 for s in smiles]})
+            y = [0.9 if "O" in s else 0.2 for s in smiles]
+            return pd.DataFrame(
+                {
+                    "smiles": smiles,
+                    "standardized": smiles,
+                    "valid": True,
+                    "y": y,
+                    "y_std": 0.1,
+                    "max_tanimoto": 0.5,
+                    "in_domain": True,
+                }
+            )
 
     module = types.ModuleType("chemchallenge.predictor")
     module.load_predictor = lambda paths, cfg: Predictor()  # type: ignore[attr-defined]

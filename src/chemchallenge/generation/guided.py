@@ -149,3 +149,28 @@ def latent_search(
         better = d > best
         z[better], best[better] = proposal[better], d[better]
     return visited
+
+
+def prediction_columns(pred: pd.DataFrame) -> list[str]:
+    """Numeric prediction columns of a predictor's output, without its extras (``valid``,
+    ``<target>_std`` spreads, ``max_tanimoto``, ``in_domain``)."""
+    extras = {"valid", "max_tanimoto", "in_domain"}
+    return [
+        c
+        for c in pred.columns
+        if c not in extras
+        and not str(c).endswith("_std")
+        and pd.api.types.is_numeric_dtype(pred[c])
+        and pred[c].dtype != bool
+    ]
+
+
+def auto_direction(labels: pd.DataFrame, target: str, classification: bool) -> str:
+    """``probability`` for classification outputs or 0/1 labels, else ``maximize``."""
+    if classification:
+        return "probability"
+    if target in labels.columns:
+        vals = labels[target].dropna().unique()
+        if len(vals) and set(vals) <= {0.0, 1.0}:
+            return "probability"
+    return "maximize"

@@ -40,7 +40,14 @@ from chemchallenge.generation.corpus import Corpus, build_corpus, load_extra
 from chemchallenge.generation.fcd import chemnet_available
 from chemchallenge.generation.figures import plot_properties
 from chemchallenge.generation.gan import sample_latents, train_latent_gan
-from chemchallenge.generation.guided import Objective, latent_search, select_candidates
+from chemchallenge.generation.guided import (
+    Objective,
+    auto_direction,
+    desirability,
+    latent_search,
+    prediction_columns,
+    select_candidates,
+)
 from chemchallenge.generation.latent import write_interpolation, write_latent_views
 from chemchallenge.generation.lightning_vae import reconstruction_accuracy, train_vae
 from chemchallenge.generation.settings import GenerateConfig, parse_generate
@@ -213,7 +220,7 @@ def _guided(
     if not gc.guided.enabled:
         return {"status": "disabled"}
     try:
-        from chemchallenge.predictor import load_predictor  # type: ignore[import-not-found]
+        from chemchallenge.predictor import load_predictor
 
         predictor = load_predictor(paths, cfg)
     except (ImportError, MissingInputError) as err:
@@ -221,7 +228,9 @@ def _guided(
         return {"status": f"skipped: {err}"}
     train_smiles = [s for s, sub in zip(corpus.train, corpus.subset) if sub == "train"]
     ref = predictor.predict(train_smiles)
-    names = list(ref.columns)
+    task = getattr(predictor, "task", None)
+    names = list(task.output_columns) if task is not None else prediction_columns(ref)
+    classification = bool(getattr(task, "is_classification", False))
 
     def score(smiles: list[str]) -> np.ndarray:
         return predictor.predict(smiles)[names].to_numpy(dtype=float)
@@ -229,7 +238,7 @@ def _guided(
     objectives = [
         Objective(
             n,
-            gc.guided.directions.get(n) or _auto_direction(corpus, n),
+            gc.guided.directions.get(n) or auto_direction(corpus.labels, n, classification),
             gc.guided.thresholds.get(n),
         )
         for n in names
@@ -238,7 +247,7 @@ def _guided(
     gen = molecules[molecules["valid"] & molecules["source"].isin(["vae", "gan"])]
     smiles, sources = gen["smiles"].tolist(), gen["source"].tolist()
     if gc.guided.latent_steps > 0:
-        order = np.argsort(-np.nan_to_num(ref_scores.mean(1)))  # crude start: best-scored
+        order = np.argsort(-desirability(ref_scores, objectives, ref_scores), kind="stable")
         starts = [train_smiles[i] for i in order[: gc.guided.latent_starts]]
         found = latent_search(
             lambda s: encode_smiles(model, vocab, s, gc.vae.max_len),
@@ -269,11 +278,3 @@ def _guided(
         "n_in_domain": int(cand["in_domain"].sum()) if len(cand) else 0,
         "objectives": {o.name: o.direction for o in objectives},
     }
-
-
-def _auto_direction(corpus: Corpus, target: str) -> str:
-    if target in corpus.labels.columns:
-        vals = corpus.labels[target].dropna().unique()
-        if len(vals) and set(vals) <= {0.0, 1.0}:
-            return "probability"
-    return "maximize"
