@@ -33,9 +33,13 @@ def generation_section(ctx: Context, store: FigureStore, facts: dict[str, Any]) 
     if ctx.generation is None and ctx.generated is None:
         sec.add(Note("The generate stage has not run (no metrics/generation.json)."))
         return sec
+    if isinstance(ctx.generation, dict) and ctx.generation.get("enabled") is False:
+        sec.add(Note("Generation is switched off (`generate: enabled: false`)."))
+        return sec
     if ctx.generation is not None:
         safe(sec, "the generation metrics", lambda: _metrics_table(ctx, facts))
-    if ctx.generated is not None:
+    own = {f.stem for f in ctx.generation_figures}
+    if ctx.generated is not None and "properties" not in own:
         safe(sec, "the property distributions", lambda: _properties(ctx, store))
     if ctx.candidates is not None:
         safe(sec, "the candidates grid", lambda: _candidates(ctx, store))
@@ -48,7 +52,7 @@ def generation_section(ctx: Context, store: FigureStore, facts: dict[str, Any]) 
 def _metrics_table(ctx: Context, facts: dict[str, Any]) -> Table | Note:
     g = ctx.generation or {}
     g = g.get("metrics", g) if isinstance(g.get("metrics"), dict) else g
-    models = {k: v for k, v in g.items() if isinstance(v, dict)}
+    models = {k: v for k, v in g.items() if isinstance(v, dict) and k != "info"}
     if not models:
         return Note("metrics/generation.json holds no per-model metrics.")
     df = pd.DataFrame(
@@ -101,6 +105,8 @@ def _properties(ctx: Context, store: FigureStore) -> Figure | Note:
     col = _smiles_col(gen)
     if col is None:
         return Note("generated/molecules.csv has no SMILES column.")
+    if "valid" in gen.columns:
+        gen = gen[gen["valid"].astype(str).str.lower().isin(["true", "1"])]
     src = next((c for c in gen.columns if c.lower() in SOURCE_COLUMNS), None)
     groups: dict[str, list[str]] = {}
     if ctx.train is not None:
@@ -133,18 +139,21 @@ def _candidates(ctx: Context, store: FigureStore) -> Figure | Note:
     col = _smiles_col(cand)
     if col is None or cand.empty:
         return Note("generated/candidates.csv has no SMILES to draw.")
-    score_cols = [c for c in cand.columns if c != col and pd.api.types.is_numeric_dtype(cand[c])]
-    key = next(
-        (c for c in score_cols if "score" in c.lower()), score_cols[0] if score_cols else None
-    )
-    df = cand.sort_values(key, ascending=False) if key else cand
-    df = df.head(ctx.cfg.max_molecules_drawn)
-    legends = [f"{key} {fmt(v, 2)}" if key else "" for v in (df[key] if key else [None] * len(df))]
+    num = [c for c in cand.columns if c != col and pd.api.types.is_numeric_dtype(cand[c])]
+    key = next((c for c in ("desirability", "score") if c in num), num[0] if num else None)
+    df = cand if key in (None, "desirability") else cand.sort_values(key, ascending=False)
+    df = df.head(ctx.cfg.max_molecules_drawn)  # the generate stage sorts by desirability
+    legends = []
+    for _, r in df.iterrows():
+        lg = [str(r["source"])] if "source" in df else []
+        lg += [f"{key} {fmt(r[key], 2)}"] if key else []
+        lg += ["outside domain"] if "in_domain" in df and not bool(r["in_domain"]) else []
+        legends.append(" · ".join(lg))
     png = chem.grid_png(list(df[col].astype(str)), legends)
     if png is None:
         return Note("No candidate SMILES could be drawn.")
     return store.png(
-        png, "candidates", "Top generated candidates", f"Sorted by {key or 'file order'}."
+        png, "candidates", "Top generated candidates", f"Ranked by {key or 'file order'}."
     )
 
 

@@ -260,14 +260,20 @@ def _extras(paths: Paths, task: TaskSpec, smiles: list[str]) -> None:
         kind="ensemble",
         best_single_model="baseline",
         weights={"baseline": 0.3, "mlp": 0.7},
-        **{"nested_cv_at_0.5": 0.6, "nested_cv_tuned_thresholds": 0.65},
+        **{
+            "nested_cv_at_0.5": {"mean": 0.6, "std": 0.02},
+            "nested_cv_tuned_thresholds": {"mean": 0.65, "std": 0.02},
+            "best_single_nested_at_0.5": {"mean": 0.58, "std": 0.03},
+            "best_single_nested_tuned": None,
+        },
     )
     _write_json(paths.metrics("ensemble"), ens)
     paths.model_dir("ensemble").mkdir(parents=True, exist_ok=True)
     for f in ("oof", "test_pred"):
         df = pd.read_parquet(getattr(paths, f)("mlp"))
         df.to_parquet(getattr(paths, f)("ensemble"), index=False)
-    _write_json(paths.model_dir("ensemble") / "weights.json", {"baseline": 0.3, "mlp": 0.7})
+    w = {"method": "weights", "weights": {"baseline": 0.3, "mlp": 0.7}}
+    _write_json(paths.model_dir("ensemble") / "weights.json", w)
     _write_json(paths.model_dir("ensemble") / "thresholds.json", {t: 0.4 for t in task.targets})
     tdir = paths.model_dir("baseline") / "tuning"
     tdir.mkdir(parents=True, exist_ok=True)
@@ -282,15 +288,12 @@ def _extras(paths: Paths, task: TaskSpec, smiles: list[str]) -> None:
     row |= {k: base[k] for k in ("metric", "cv_mean", "cv_std")}
     row |= {"sha256": "x", "leaderboard_score": base["cv_mean"] * 1.1, "note": ""}
     pd.DataFrame([row]).to_csv(paths.submissions / "registry.csv", index=False)
-    gm = {"validity": 0.9, "uniqueness": 0.95, "novelty": 0.8}
-    _write_json(
-        paths.root / "metrics" / "generation.json",
-        {"vae": gm, "gan": gm, "baseline": gm, "floor": gm},
-    )
+    gm = {"validity": 0.9, "uniqueness": 0.95, "novelty": 0.8, "snn": 0.4}
+    gen = {"vae": gm, "gan": gm, "baseline": gm, "floor": gm, "info": {"seed": 0}}
+    _write_json(paths.root / "metrics" / "generation.json", gen)
     paths.generated.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"model": ["vae"] * 10 + ["gan"] * 10, "smiles": smiles[:20]}).to_csv(
-        paths.generated / "molecules.csv", index=False
-    )
-    pd.DataFrame({"smiles": smiles[:6], "score": np.arange(6.0)}).to_csv(
-        paths.generated / "candidates.csv", index=False
-    )
+    mols = pd.DataFrame({"smiles": smiles[:20], "source": ["vae", "gan"] * 10, "valid": True})
+    mols.to_csv(paths.generated / "molecules.csv", index=False)
+    cand = pd.DataFrame({"smiles": smiles[:6], "source": "vae", "desirability": np.arange(6.0)})
+    cand = cand.assign(in_domain=[True] * 5 + [False])
+    cand.to_csv(paths.generated / "candidates.csv", index=False)

@@ -37,7 +37,11 @@ def _params_text(p: Any) -> str:
 
 
 def tuning_items(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> list[Any]:
-    tuned = [r for r in ctx.models if r.best_params is not None or r.tuning_files]
+    tuned = [
+        r
+        for r in ctx.models
+        if (isinstance(r.best_params, dict) and r.best_params.get("tuned", True)) or r.tuning_files
+    ]
     if not tuned:
         return [Note("No model has been tuned (no models/<model>/best_params.json).")]
     out: list[Any] = []
@@ -113,24 +117,21 @@ def ensemble_items(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> l
     out: list[Any] = []
     m = ens.metrics if ens is not None else {}
     rows = []
-    best_single = m.get("best_single_model")
-    if best_single is not None:
-        name = (
-            best_single.get("model", best_single.get("name", ""))
-            if isinstance(best_single, dict)
-            else str(best_single)
-        )
-        r = ctx.run(name) if name else None
-        val = _score_text(best_single) if isinstance(best_single, dict) else ""
-        rows.append([f"best single model ({name})", val or (fmt(r.cv_mean) if r else "")])
-    if ens is not None:
-        rows.append(["ensemble (CV)", f"{fmt(ens.cv_mean)} ± {fmt(ens.cv_std)}"])
+    single = m.get("best_single_model")
+    name = str(single.get("model", "") if isinstance(single, dict) else single or "")
+    r = ctx.run(name) if name else None
     for key, label in (
+        ("best_single_nested_at_0.5", f"best single model ({name}), nested CV, thresholds 0.5"),
+        ("best_single_nested_tuned", f"best single model ({name}), nested CV, tuned thresholds"),
         ("nested_cv_at_0.5", "ensemble, nested CV, thresholds 0.5"),
         ("nested_cv_tuned_thresholds", "ensemble, nested CV, tuned thresholds"),
     ):
-        if key in m:
+        if m.get(key) is not None:
             rows.append([label, _score_text(m[key])])
+    if name and not any(name in row[0] for row in rows) and r is not None:
+        rows.insert(0, [f"best single model ({name}), CV", f"{fmt(r.cv_mean)} ± {fmt(r.cv_std)}"])
+    if ens is not None and not rows:
+        rows.append(["ensemble (CV)", f"{fmt(ens.cv_mean)} ± {fmt(ens.cv_std)}"])
     a, b = (
         _score_value(m.get("nested_cv_at_0.5")),
         _score_value(m.get("nested_cv_tuned_thresholds")),
