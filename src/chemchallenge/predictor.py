@@ -146,8 +146,8 @@ class Predictor:
 
     def predict(self, smiles: list[str], in_domain: float = IN_DOMAIN) -> pd.DataFrame:
         """One row per SMILES: ``smiles``, ``standardized``, ``valid``, one column per
-        output (mean over fold models / the ensemble), ``<col>_std`` (spread across fold
-        models and ensemble members), ``max_tanimoto`` and ``in_domain``."""
+        output (mean over fold models / the ensemble), ``<col>_std`` (weighted spread
+        across fold models and ensemble members), ``max_tanimoto`` and ``in_domain``."""
         smiles = list(smiles)
         std = self._standardise(smiles)
         valid = np.array([s is not None for s in std], dtype=bool)
@@ -166,7 +166,7 @@ class Predictor:
                 all_folds.append(folds)
             P = np.stack(per_member, axis=1)  # (n, members, outputs)
             mean[valid] = self.combiner.predict(P) if self.combiner is not None else P[:, 0]
-            spread[valid] = np.concatenate(all_folds, axis=0).std(axis=0)
+            spread[valid] = self._spread(all_folds)
             sim[valid] = [self._max_similarity(s) for s in ok]
         out = pd.DataFrame({"smiles": smiles, "standardized": std, "valid": valid})
         for j, c in enumerate(cols):
@@ -176,6 +176,17 @@ class Predictor:
         out["max_tanimoto"] = sim
         out["in_domain"] = np.nan_to_num(sim, nan=-1.0) >= in_domain
         return out
+
+    def _spread(self, all_folds: list[np.ndarray]) -> np.ndarray:
+        """Weighted std over every fold model of every member: a member's folds share its
+        ensemble weight (members a stacker uses count equally; weight 0: left out)."""
+        weights = getattr(self.combiner, "weights", None)
+        member_w = np.ones(len(all_folds)) if weights is None else np.asarray(weights, float)
+        preds = np.concatenate(all_folds, axis=0)  # (total folds, n, outputs)
+        w = np.concatenate([np.full(len(f), wm / len(f)) for f, wm in zip(all_folds, member_w)])
+        w = w / w.sum()
+        mu = np.tensordot(w, preds, axes=1)
+        return np.sqrt(np.tensordot(w, (preds - mu) ** 2, axes=1))
 
     def _max_similarity(self, smiles: str) -> float:
         fp = _fingerprint(smiles)
@@ -225,7 +236,12 @@ def _free_name(path: Path) -> Path:
 
 
 def predict_file(
-    cfg: Config, paths: Paths, input: Path, output: str | None = None, model: str | None = None
+    cfg: Config,
+    paths: Paths,
+    input: Path,
+    output: str | None = None,
+    model: str | None = None,
+    in_domain: float = IN_DOMAIN,
 ) -> Path:
     """Score the molecules of a CSV file; write ``<input stem>.predictions.csv`` (or
     ``output``), never overwriting an existing file. Returns the file written."""
@@ -233,7 +249,7 @@ def predict_file(
     configured = cfg.data.smiles_column if cfg.data.smiles_column in df.columns else "auto"
     col = detect_smiles_column(df, configured, "", str(input))
     predictor = load_predictor(paths, cfg, model)
-    pred = predictor.predict(df[col].tolist()).drop(columns=["smiles"])
+    pred = predictor.predict(df[col].tolist(), in_domain).drop(columns=["smiles"])
     clash = {c: f"{c}_input" for c in df.columns if c in pred.columns}
     result = pd.concat([df.rename(columns=clash), pred], axis=1)
     wanted = (
@@ -248,6 +264,6 @@ def predict_file(
     print(
         f"predict: {len(result)} molecules scored with {predictor.name} -> {target}"
         + (f"; {n_bad} invalid SMILES (NaN predictions)" if n_bad else "")
-        + (f"; {n_out} outside the training domain (max Tanimoto < {IN_DOMAIN})" if n_out else "")
+        + (f"; {n_out} outside the training domain (max Tanimoto < {in_domain})" if n_out else "")
     )
     return target

@@ -99,13 +99,13 @@ def archive_submission(
     cv_std: float = float("nan"),
 ) -> Path:
     """Write ``sub`` into ``submissions/history/`` and log it, unless an identical file
-    is already archived; return the archived file. Never overwrites a file."""
+    is archived there already; return the archived file. Never overwrites a file."""
     history = history_dir(paths)
     history.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(sub.to_csv(index=False).encode()).hexdigest()
     registry = read_registry(paths)
     same = registry[registry["sha256"] == digest]
-    if len(same):
+    if len(same) and (paths.root / same.iloc[-1]["file"]).exists():
         print(f"submit: identical to the archived {same.iloc[-1]['file']}; not archived again")
         return paths.root / same.iloc[-1]["file"]
     now = datetime.now(UTC)

@@ -87,3 +87,17 @@ def test_predict_file_never_overwrites(project: tuple, tmp_path: Path) -> None:
     assert list(out.columns[:3]) == ["name", "smi", "standardized"] and len(out) == 2
     second = predict_file(cfg, paths, src, None, "baseline")
     assert second == tmp_path / "molecules.predictions.1.csv" and first.exists()
+
+
+def test_spread_follows_ensemble_weights(project: tuple) -> None:
+    """A member with weight 0 adds nothing to the mean nor to the spread."""
+    cfg, paths, x_test = project
+    smiles = x_test["SMILES"].tolist()[:5]
+    ens = load_predictor(paths, cfg, "ensemble")
+    first = ens.members[0].name
+    ens.combiner.weights = np.array([1.0, 0.0])  # type: ignore[union-attr]
+    got = ens.predict(smiles)
+    single = load_predictor(paths, cfg, first).predict(smiles)
+    assert np.allclose(got["logS"], single["logS"]) and np.allclose(
+        got["logS_std"], single["logS_std"]
+    )

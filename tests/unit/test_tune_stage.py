@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from chemchallenge.config import Config, config_from_dict
+from chemchallenge.errors import ConfigError
 from chemchallenge.io import write_json, write_parquet
 from chemchallenge.models.base import ModelInput
 from chemchallenge.paths import Paths
@@ -122,9 +123,18 @@ def test_resume_counts_finished_trials_only(project: Paths) -> None:
     assert json.loads(project.best_params("ridge").read_text())["n_trials"] == 4
 
 
-def test_other_data_in_the_same_study_is_refused(project: Paths) -> None:
-    from chemchallenge.errors import ConfigError
+@pytest.mark.parametrize("pruner", ["hyperband", "median"])
+def test_pruners_and_sampler_choices(project: Paths, pruner: str) -> None:
+    cfg = make_cfg(n_trials=3, storage=f"journal:optuna/{pruner}.log", pruner=pruner)
+    cfg.tune.sampler = "random"
+    tune.run(cfg, project, "ridge")
+    assert json.loads(project.best_params("ridge").read_text())["n_trials"] == 3
+    cfg.tune.sampler = "grid"
+    with pytest.raises(ConfigError, match=r"tune\.sampler"):
+        tune.run(cfg, project, "ridge")
 
+
+def test_other_data_in_the_same_study_is_refused(project: Paths) -> None:
     tune.run(make_cfg(n_trials=1), project, "ridge")
     folds = pd.read_parquet(project.folds)
     write_parquet(project.folds, folds.assign(fold=(np.arange(N) + 1) % 3))

@@ -73,8 +73,9 @@ def member_cv(
     """Each member's CV mean: from ``metrics/<model>.json``, else from its OOF per fold."""
     out = []
     for j, m in enumerate(names):
-        if paths.metrics(m).exists():
-            out.append(float(read_json(paths.metrics(m))["cv_mean"]))
+        saved = read_json(paths.metrics(m)).get("cv_mean") if paths.metrics(m).exists() else None
+        if saved is not None:
+            out.append(float(saved))
             continue
         ks = sorted(set(folds.tolist()))
         out.append(np.mean([score(task.metric, y[folds == k], P[folds == k, j], task) for k in ks]))

@@ -112,7 +112,9 @@ def optimize(cfg: Config, paths: Paths, name: str, data: TuneData) -> optuna.Stu
     return study
 
 
-def summary(study: optuna.Study, metric: str, storage: str, name: str) -> dict[str, Any]:
+def summary(
+    study: optuna.Study, metric: str, storage: str, name: str, n_folds: int | None = None
+) -> dict[str, Any]:
     """The content of ``best_params.json``."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
@@ -135,6 +137,7 @@ def summary(study: optuna.Study, metric: str, storage: str, name: str) -> dict[s
         "storage": storage,
         "study": name,
         "default_value": defaults[0].value if defaults else None,
+        "folds_per_trial": n_folds,
     }
 
 
@@ -150,7 +153,7 @@ def run(cfg: Config, paths: Paths, name: str) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     data = load_data(cfg, paths, name)
     study = optimize(cfg, paths, name, data)
-    result = summary(study, data.task.metric, cfg.tune.storage, name)
+    result = summary(study, data.task.metric, cfg.tune.storage, name, len(data.fold_ids))
     write_trials(study, out_dir / "trials.csv")
     notes = write_figures(study, out_dir, cfg.seed)
     write_text(out_dir / "notes.txt", "".join(f"{n}\n" for n in notes) or "all figures written\n")
