@@ -203,14 +203,12 @@ def _curves(run: ModelRun, store: FigureStore, facts: dict[str, Any]) -> list[An
                 c = COLORS[k % len(COLORS)]
                 lab = f"fold {k}" if n.startswith("val") or panel != "loss" else None
                 ax.plot(df["step"], df["value"], ls=ls, color=c, lw=1.2, alpha=0.8, label=lab)
-        ax.set(
-            xlabel="epoch", title=panel if panel != "loss" else "loss (solid: val, dashed: train)"
-        )
+        title = panel if panel != "loss" else "loss (solid: validation, dashed: train)"
+        ax.set(xlabel="epoch", title=f"{run.name}: {title}")
     if axes:
         axes[0].legend(fontsize=7)
     d = diagnose(run.curves)
     text = curves_sentence(run.name, d) if d else f"{run.name}: no validation loss was logged."
     facts.setdefault("curves", {})[run.name] = d
-    fig.suptitle(f"Learning curves of {run.name}", y=1.02)
     f = store.save(fig, f"curves_{run.name}", f"Learning curves: {run.name}", text)
     return [f]
