@@ -1,0 +1,343 @@
+"""Deep-learning estimators: ``mlp``, ``smiles_cnn``, ``smiles_rnn``, ``gcn``, ``gin``,
+``dmpnn`` and ``attentivefp`` (see :mod:`chemchallenge.models.base` for the contract).
+
+One Lightning ``Trainer`` per ``fit``; early stopping on the validation loss when a
+validation set is given, and the weights of the best epoch are kept. The fitted estimator
+holds the trained net on the CPU (no Trainer), so ``torch.save``/``torch.load`` work.
+
+The defaults are sized for 2 CPU cores (the demo: ~1000 molecules, 5 folds). On a GPU,
+bigger settings pay off, e.g. in params.yaml::
+
+    dmpnn:       {kind: dmpnn, params: {hidden: 300, depth: 4, epochs: 100, patience: 15,
+                                        batch_size: 50, dropout: 0.1}}
+    attentivefp: {kind: attentivefp, params: {hidden: 200, layers: 3, timesteps: 3,
+                                              epochs: 150, patience: 20, lr: 3.0e-4}}
+    gin:         {kind: gin, params: {hidden: 256, layers: 5, epochs: 150, patience: 20}}
+    smiles_cnn:  {kind: smiles_cnn, params: {channels: [128, 256, 256], epochs: 150, tta: 10}}
+    smiles_rnn:  {kind: smiles_rnn, params: {hidden: 256, layers: 2, epochs: 150, tta: 10}}
+    mlp:         {kind: mlp, params: {hidden: [1024, 512], dropout: 0.3, epochs: 200}}
+
+(``precision: bf16-mixed`` speeds up the GPU further.)
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import EarlyStopping
+from torch import nn
+
+from chemchallenge.errors import ConfigError
+from chemchallenge.models import nets
+from chemchallenge.models.base import ModelInput, register_model
+from chemchallenge.models.datamodules import (
+    DeepDataModule,
+    GraphAdapter,
+    SmilesAdapter,
+    TabularAdapter,
+    predict_loader,
+)
+from chemchallenge.models.lightning import (
+    OPTIMIZERS,
+    SCHEDULERS,
+    BestWeights,
+    DeepModule,
+    EpochDVCLiveLogger,
+    OptimSettings,
+    balanced_class_weight,
+    balanced_pos_weight,
+    to_outputs,
+)
+from chemchallenge.tasks import TaskSpec, TaskType
+
+#: training parameters every deep model accepts
+COMMON_DEFAULTS: dict[str, Any] = {
+    "epochs": 40,
+    "batch_size": 64,
+    "lr": 1e-3,
+    "optimizer": "adam",
+    "weight_decay": 0.0,
+    "l1": 0.0,
+    "dropout": 0.1,
+    "patience": 8,
+    "grad_clip": 5.0,
+    "scheduler": "none",
+    "class_weight": "auto",  # auto: balanced pos_weight for binary/multi-label, none for classes
+    "precision": "32-true",
+    "accelerator": "auto",
+    "threads": 1,  # torch CPU threads while fitting/predicting (0: leave torch's setting)
+}
+#: architecture (and input) parameters per kind; the first group goes to the net
+NET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "mlp": {"hidden": [256, 128], "norm": "batch"},
+    "smiles_cnn": {"embed_dim": 32, "channels": [64, 128], "kernel_size": 5, "head_hidden": 64},
+    "smiles_rnn": {
+        "embed_dim": 32,
+        "hidden": 64,
+        "layers": 1,
+        "cell": "gru",
+        "bidirectional": True,
+        "pool": "meanmax",
+        "head_hidden": 64,
+    },
+    "gcn": {"hidden": 64, "layers": 3, "pool": "mean", "head_hidden": 64},
+    "gin": {"hidden": 64, "layers": 3, "pool": "mean", "head_hidden": 64},
+    "dmpnn": {"hidden": 128, "depth": 3, "aggregation": "mean", "head_hidden": 128},
+    "attentivefp": {"hidden": 64, "layers": 2, "timesteps": 2, "head_hidden": 64},
+}
+_SMILES_DATA = {"max_len": 150, "augment": 20, "tta": 4}
+_GRAPH_DATA = {"use_descriptors": False}
+DATA_DEFAULTS: dict[str, dict[str, Any]] = {
+    "mlp": {},
+    "smiles_cnn": _SMILES_DATA,
+    "smiles_rnn": _SMILES_DATA,
+    "gcn": _GRAPH_DATA,
+    "gin": {**_GRAPH_DATA, "edge_features": True},
+    "dmpnn": _GRAPH_DATA,
+    "attentivefp": _GRAPH_DATA,
+}
+#: per-kind changes to the common defaults
+KIND_OVERRIDES: dict[str, dict[str, Any]] = {
+    "mlp": {"dropout": 0.2},
+    "dmpnn": {"dropout": 0.0},
+}
+_CHOICES = {
+    "optimizer": OPTIMIZERS,
+    "scheduler": SCHEDULERS,
+    "class_weight": ("auto", "balanced", "none"),
+}
+_QUIET = [
+    ".*does not have many workers.*",
+    ".*smaller than the logging interval.*",
+    ".*has `shuffle=True`.*",
+    ".*Trying to infer the `batch_size`.*",
+    ".*Checkpoint directory.*",
+    ".*exists and is not empty.*",
+    ".*treespec, LeafSpec.*",
+    ".*Total length of .* across ranks is zero.*",
+]
+
+
+def resolve_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Defaults of ``kind`` updated with ``params``; unknown keys -> ConfigError."""
+    defaults = {**COMMON_DEFAULTS, **KIND_OVERRIDES.get(kind, {})}
+    defaults.update(NET_DEFAULTS[kind])
+    defaults.update(DATA_DEFAULTS[kind])
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        raise ConfigError(
+            f"model kind {kind!r}: unknown parameter(s) {unknown}; allowed: {sorted(defaults)}"
+        )
+    out = {**defaults, **params}
+    for key, allowed in _CHOICES.items():
+        if out[key] not in allowed:
+            raise ConfigError(f"model kind {kind!r}: {key}={out[key]!r} is not one of {allowed}")
+    return out
+
+
+@contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    """Small nets run fastest on one thread, and do not collapse when cores are shared."""
+    before = torch.get_num_threads()
+    if n > 0:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextmanager
+def _training_context() -> Iterator[None]:
+    """Silence Lightning's chatter; restore torch's deterministic flag afterwards."""
+    det = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    log = logging.getLogger("pytorch_lightning")
+    level = log.level
+    log.setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        for pattern in _QUIET:
+            warnings.filterwarnings("ignore", message=pattern)
+        try:
+            yield
+        finally:
+            torch.use_deterministic_algorithms(det, warn_only=warn_only)
+            log.setLevel(level)
+
+
+def _on_gpu(accelerator: str) -> bool:
+    return accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+
+
+class DeepEstimator:
+    """A net from :mod:`chemchallenge.models.nets` trained with :class:`DeepModule`."""
+
+    def __init__(self, kind: str, task: TaskSpec, params: dict[str, Any], seed: int) -> None:
+        self.kind, self.task, self.seed = kind, task, int(seed)
+        self.params = resolve_params(kind, params)
+        self.net: nn.Module | None = None
+        self.best_epoch_: int | None = None
+        self.epochs_trained_: int = 0
+
+    # -- data ---------------------------------------------------------------------------
+    def _make_adapter(self) -> TabularAdapter | SmilesAdapter | GraphAdapter:
+        p = self.params
+        if self.kind == "mlp":
+            return TabularAdapter()
+        if self.kind.startswith("smiles_"):
+            return SmilesAdapter(p["max_len"], p["augment"], p["tta"], self.seed)
+        return GraphAdapter(p["use_descriptors"])
+
+    def _scale_targets(self, y: np.ndarray) -> np.ndarray:
+        y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        if self.task.task_type == TaskType.REGRESSION:
+            y = (y - self.y_mean) / self.y_std
+        return y.astype(np.float32)
+
+    # -- model --------------------------------------------------------------------------
+    def _build_net(self) -> nn.Module:
+        p, k, a = self.params, self.task.n_outputs, self.adapter
+        kw = {name: p[name] for name in NET_DEFAULTS[self.kind]}
+        kw["dropout"] = p["dropout"]
+        if isinstance(a, TabularAdapter):
+            return nets.MLP(a.in_dim, k, **kw)
+        if isinstance(a, SmilesAdapter):
+            cls = nets.SmilesCNN if self.kind == "smiles_cnn" else nets.SmilesRNN
+            return cls(len(a.vocab), k, pad_idx=a.vocab.pad_idx, **kw)
+        kw["n_extra"] = a.n_extra
+        if self.kind == "dmpnn":
+            return nets.DMPNN(k, **kw)
+        if self.kind == "attentivefp":
+            return nets.AttentiveFPNet(k, **kw)
+        conv = "gcn" if self.kind == "gcn" else ("gine" if p["edge_features"] else "gin")
+        return nets.GNN(k, conv=conv, **kw)
+
+    def _module(self, net: nn.Module, y: np.ndarray, has_val: bool) -> DeepModule:
+        p, tt = self.params, self.task.task_type
+        optim = OptimSettings(
+            optimizer=p["optimizer"],
+            lr=float(p["lr"]),
+            weight_decay=float(p["weight_decay"]),
+            l1=float(p["l1"]),
+            scheduler=p["scheduler"],
+            max_epochs=int(p["epochs"]),
+            monitor="val_loss" if has_val else "train_loss",
+        )
+        pos_w = class_w = None
+        cw = p["class_weight"]
+        if tt in (TaskType.BINARY, TaskType.MULTILABEL) and cw in ("auto", "balanced"):
+            pos_w = balanced_pos_weight(y)
+        if tt == TaskType.MULTICLASS and cw == "balanced":
+            class_w = balanced_class_weight(y, self.task.n_outputs)
+        return DeepModule(net, self.task, optim, self.y_mean, self.y_std, pos_w, class_w)
+
+    def _trainer(self, log_dir: Path | None, has_val: bool, root: str) -> pl.Trainer:
+        p = self.params
+        callbacks: list[pl.Callback] = []
+        if has_val:
+            callbacks.append(BestWeights("val_loss"))
+            if p["patience"] and p["patience"] > 0:
+                callbacks.append(EarlyStopping("val_loss", patience=int(p["patience"])))
+        logger: Any = False
+        if log_dir is not None:
+            logger = EpochDVCLiveLogger(dir=str(log_dir), save_dvc_exp=False, dvcyaml=None)
+            logger.log_hyperparams({"kind": self.kind, "seed": self.seed, **self.params})
+        return pl.Trainer(
+            max_epochs=int(p["epochs"]),
+            accelerator=p["accelerator"],
+            devices=1,
+            precision=p["precision"],
+            gradient_clip_val=p["grad_clip"] or None,
+            deterministic=True if not _on_gpu(p["accelerator"]) else "warn",
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            enable_checkpointing=False,
+            logger=logger,
+            callbacks=callbacks,
+            num_sanity_val_steps=0,
+            log_every_n_steps=1,
+            default_root_dir=root,
+        )
+
+    def fit(
+        self,
+        X: ModelInput,
+        y: np.ndarray,
+        X_val: ModelInput | None = None,
+        y_val: np.ndarray | None = None,
+        log_dir: Path | None = None,
+    ) -> DeepEstimator:
+        y = np.asarray(y, dtype=np.float64).reshape(len(X), -1)
+        self.y_mean = np.zeros(self.task.n_outputs)
+        self.y_std = np.ones(self.task.n_outputs)
+        if self.task.task_type == TaskType.REGRESSION:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                self.y_mean = np.nan_to_num(np.nanmean(y, axis=0))
+                std = np.nan_to_num(np.nanstd(y, axis=0))
+            self.y_std = np.where(std > 1e-12, std, 1.0)
+        with _training_context(), _torch_threads(int(self.params["threads"])):
+            pl.seed_everything(self.seed, workers=True, verbose=False)
+            self.adapter = self._make_adapter().fit(X)
+            has_val = X_val is not None and y_val is not None and len(X_val) > 0
+            train_ds = self.adapter.dataset(X, self._scale_targets(y), train=True)
+            val_ds = None
+            if has_val:
+                assert X_val is not None and y_val is not None
+                val_ds = self.adapter.dataset(X_val, self._scale_targets(y_val))
+            dm = DeepDataModule(
+                train_ds, val_ds, self.adapter.collate, int(self.params["batch_size"]), self.seed
+            )
+            module = self._module(self._build_net(), y, has_val)
+            with tempfile.TemporaryDirectory(prefix="chemchallenge-") as root:
+                trainer = self._trainer(log_dir, has_val, root)
+                trainer.fit(module, datamodule=dm)
+            best = [c for c in trainer.callbacks if isinstance(c, BestWeights)]  # type: ignore[attr-defined]
+            self.best_epoch_ = best[0].best_epoch if best else None
+            self.epochs_trained_ = int(trainer.current_epoch)
+        self.net = module.net.cpu().eval()
+        return self
+
+    @torch.inference_mode()
+    def predict(self, X: ModelInput) -> np.ndarray:
+        if self.net is None:
+            raise RuntimeError(f"{self.kind}: predict() called before fit()")
+        if len(X) == 0:
+            return np.zeros((0, self.task.n_outputs))
+        device = torch.device("cuda" if _on_gpu(self.params["accelerator"]) else "cpu")
+        net = self.net.to(device).eval()
+        mean = torch.tensor(self.y_mean, dtype=torch.float32, device=device)
+        std = torch.tensor(self.y_std, dtype=torch.float32, device=device)
+        views = []
+        try:
+            with _torch_threads(int(self.params["threads"])):
+                for ds in self.adapter.tta_datasets(X):
+                    outs = [
+                        to_outputs(net(inputs.to(device)), self.task.task_type, mean, std).cpu()
+                        for inputs, _ in predict_loader(ds, self.adapter.collate)
+                    ]
+                    views.append(torch.cat(outs).numpy().astype(np.float64))
+        finally:
+            self.net = net.cpu()
+        return np.mean(views, axis=0)
+
+
+def _factory(kind: str) -> Any:
+    def make(task: TaskSpec, params: dict[str, Any], seed: int) -> DeepEstimator:
+        return DeepEstimator(kind, task, params, seed)
+
+    make.__name__ = f"make_{kind}"
+    return make
+
+
+for _kind in NET_DEFAULTS:
+    register_model(_kind, needs_features=_kind == "mlp")(_factory(_kind))
