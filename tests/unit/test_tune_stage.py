@@ -138,8 +138,18 @@ def test_other_data_in_the_same_study_is_refused(project: Paths) -> None:
     tune.run(make_cfg(n_trials=1), project, "ridge")
     folds = pd.read_parquet(project.folds)
     write_parquet(project.folds, folds.assign(fold=(np.arange(N) + 1) % 3))
-    with pytest.raises(ConfigError, match="was run on other data"):
+    with pytest.raises(ConfigError, match="was run with other data"):
         tune.run(make_cfg(n_trials=2), project, "ridge")
+
+
+def test_changed_search_space_is_refused(project: Paths) -> None:
+    tune.run(make_cfg(n_trials=1, n_folds=1), project, "xgb")
+    cfg = make_cfg(n_trials=2, n_folds=1)
+    cfg.model("xgb").params["n_jobs"] = 2  # no effect on scores: allowed
+    tune.run(cfg, project, "xgb")
+    cfg.model("xgb").search_space["max_depth"]["high"] = 6
+    with pytest.raises(ConfigError, match=r"another models\.xgb\.search_space"):
+        tune.run(cfg, project, "xgb")
 
 
 def test_tune_false_writes_untuned_file_fast(project: Paths) -> None:

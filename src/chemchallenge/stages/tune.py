@@ -12,6 +12,8 @@ and the figures ``history.png``, ``importance.png``, ``parallel.png`` there.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,8 @@ from chemchallenge.tuning.objective import DEFAULT_ATTR, TuneData, make_objectiv
 from chemchallenge.tuning.space import default_point, parse_search_space
 from chemchallenge.tuning.study import FINISHED, n_finished, open_study
 
-FINGERPRINT_ATTR = "data_fingerprint"
+DATA_ATTR = "data_fingerprint"
+SPACE_ATTR = "space_fingerprint"
 
 
 def tuning_dir(paths: Paths, name: str) -> Path:
@@ -53,16 +56,30 @@ def load_data(cfg: Config, paths: Paths, name: str) -> TuneData:
     return TuneData(mc.kind, task, X, y, folds, fold_ids, dict(mc.params), cfg.seed)
 
 
-def _check_fingerprint(study: optuna.Study, fp: str, storage: str, name: str) -> None:
-    old = study.user_attrs.get(FINGERPRINT_ATTR)
-    if old is None:
-        study.set_user_attr(FINGERPRINT_ATTR, fp)
-    elif old != fp:
-        raise ConfigError(
-            f"study {name!r} in {storage} was run on other data, folds or model kind; "
-            f"delete it (optuna delete-study --study-name {name} --storage <url>) or point "
-            "tune.storage to another file"
-        )
+def _check_fingerprints(study: optuna.Study, fps: dict[str, str], storage: str, name: str) -> None:
+    """Refuse to mix trials run on other data or with another search space / base params
+    (their scores would not compare, and a finished study would silently run nothing)."""
+    what = {
+        DATA_ATTR: "other data, folds or model kind",
+        SPACE_ATTR: f"another models.{name}.search_space or params",
+    }
+    for key, fp in fps.items():
+        old = study.user_attrs.get(key)
+        if old is None:
+            study.set_user_attr(key, fp)
+        elif old != fp:
+            raise ConfigError(
+                f"study {name!r} in {storage} was run with {what[key]}; delete it "
+                f"(optuna delete-study --study-name {name} --storage <storage URL>) "
+                "or point tune.storage to another file"
+            )
+
+
+def space_fingerprint(search_space: dict[str, Any], params: dict[str, Any]) -> str:
+    """Hash of the search space and the fixed params (``n_jobs`` aside: it changes no score)."""
+    fixed = {k: v for k, v in params.items() if k != "n_jobs"}
+    text = json.dumps([search_space, fixed], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _enqueue_default(study: optuna.Study, default: dict[str, Any]) -> None:
@@ -90,7 +107,11 @@ def optimize(cfg: Config, paths: Paths, name: str, data: TuneData) -> optuna.Stu
     metric = get_metric(data.task.metric, data.task.task_type)
     direction = "maximize" if metric.greater_is_better else "minimize"
     study = open_study(cfg.tune, name, direction, cfg.seed, len(data.fold_ids), paths.root)
-    _check_fingerprint(study, data.fingerprint(mc.features), cfg.tune.storage, name)
+    fps = {
+        DATA_ATTR: data.fingerprint(mc.features),
+        SPACE_ATTR: space_fingerprint(mc.search_space, mc.params),
+    }
+    _check_fingerprints(study, fps, cfg.tune.storage, name)
     default = default_point(space, mc.params)
     _enqueue_default(study, default)
     remaining = cfg.tune.n_trials - n_finished(study)
