@@ -60,6 +60,7 @@ def main() -> None:
     ap.add_argument("--data", choices=["demo", "admet"], default="demo")
     ap.add_argument("--set", action="append", default=[], help="generate.<key>=<value>")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--keep", default=None, help="work in this folder and keep it (outside git)")
     args = ap.parse_args()
     gen: dict[str, Any] = {}
     for s in args.set:
@@ -68,7 +69,8 @@ def main() -> None:
     if args.data == "admet":
         data = {"source": "challenge", "challenge_dir": str(ADMET)}
     cfg = config_from_dict({"seed": args.seed, "data": data, "generate": gen})
-    with tempfile.TemporaryDirectory() as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = args.keep or stack.enter_context(tempfile.TemporaryDirectory())
         paths = Paths(Path(tmp))
         with contextlib.redirect_stdout(io.StringIO()):
             prepare.run(cfg, paths)

@@ -150,3 +150,18 @@ def test_evaluate_reports_every_metric() -> None:
     ):
         assert key in out
     assert out["fcd_n"] == 4
+
+
+def test_frechet_from_embeddings_subsamples_to_equal_sizes() -> None:
+    from chemchallenge.generation.fcd import frechet_from_embeddings
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(400, 3)), rng.normal(1.0, 1.0, size=(300, 3))
+    full, sd0 = frechet_from_embeddings("fcd", a, b)
+    assert sd0 == 0.0 and full == pytest.approx(3.0, abs=0.5)  # |mu1 - mu2|^2 = 3
+    mean, sd = frechet_from_embeddings("fcd", a, b, repeats=5, size=50, seed=0)
+    assert sd > 0 and mean > full  # smaller samples: FCD biased upwards
+    # descriptor fallback standardises on the reference; same set -> 0
+    assert frechet_from_embeddings("frechet_descriptor_distance", b, b)[0] == pytest.approx(
+        0.0, abs=1e-9
+    )

@@ -52,9 +52,10 @@ def test_token_round_trip_through_the_vocabulary() -> None:
     assert [vocab.decode(row[1:]) for row in batch] == SMILES
 
 
-def test_forward_shapes_and_loss() -> None:
+@pytest.mark.parametrize("encoder", ["gru", "cnn"])
+def test_forward_shapes_and_loss(encoder: str) -> None:
     vocab = SmilesVocab.build(SMILES)
-    model = build_vae(vocab, embed=8, hidden=16, latent=4)
+    model = build_vae(vocab, embed=8, hidden=16, latent=4, encoder=encoder)
     tokens = torch.from_numpy(vocab.encode_batch(SMILES, 40))
     logits, mu, logvar = model(tokens, word_dropout=0.2)
     assert logits.shape == (len(SMILES), 39, len(vocab))

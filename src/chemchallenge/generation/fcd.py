@@ -100,20 +100,44 @@ def descriptor_matrix(smiles: Sequence[str]) -> np.ndarray:
     return np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
 
 
+def embedding(smiles: Sequence[str]) -> tuple[str, np.ndarray]:
+    """(metric name, one row per valid SMILES): ChemNet activations, else RDKit descriptors."""
+    if chemnet_available():
+        return "fcd", chemnet_activations(smiles)
+    return "frechet_descriptor_distance", descriptor_matrix(smiles)
+
+
+def frechet_from_embeddings(
+    name: str,
+    a: np.ndarray,
+    b: np.ndarray,
+    repeats: int = 1,
+    size: int | None = None,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Mean and standard deviation of the Fréchet distance between ``b`` and ``repeats``
+    random subsets of ``size`` rows of ``a`` (all rows, once, when ``a`` is not larger)."""
+    if name != "fcd" and len(b) >= 2:  # descriptors: standardise on the reference
+        mean, std = b.mean(0), b.std(0)
+        std[std == 0] = 1.0
+        a, b = (a - mean) / std, (b - mean) / std
+    if len(a) < 2 or len(b) < 2:
+        return float("nan"), float("nan")
+    ref = _gaussian(b)
+    if size is None or len(a) <= size:
+        return frechet_distance(*_gaussian(a), *ref), 0.0
+    rng = np.random.default_rng(seed)
+    values = [
+        frechet_distance(*_gaussian(a[rng.choice(len(a), size, replace=False)]), *ref)
+        for _ in range(max(1, repeats))
+    ]
+    return float(np.mean(values)), float(np.std(values))
+
+
 def frechet_distance_between(
     generated: Sequence[str], reference: Sequence[str]
 ) -> tuple[str, float]:
     """(name, value): FCD with ChemNet, or the named descriptor fallback; NaN under 2 valid."""
-    if chemnet_available():
-        name = "fcd"
-        a, b = chemnet_activations(generated), chemnet_activations(reference)
-    else:
-        name = "frechet_descriptor_distance"
-        a, b = descriptor_matrix(generated), descriptor_matrix(reference)
-        if len(b) >= 2:
-            mean, std = b.mean(0), b.std(0)
-            std[std == 0] = 1.0
-            a, b = (a - mean) / std, (b - mean) / std
-    if len(a) < 2 or len(b) < 2:
-        return name, float("nan")
-    return name, frechet_distance(*_gaussian(a), *_gaussian(b))
+    name, a = embedding(generated)
+    _, b = embedding(reference)
+    return name, frechet_from_embeddings(name, a, b)[0]

@@ -38,7 +38,8 @@ class VAEParams:
     """Hyper-parameters of the VAE (``generate.vae`` in params.yaml)."""
 
     epochs: int = 30
-    batch_size: int = 128
+    batch_size: int = 64
+    encoder: str = "cnn"  # cnn | gru
     embed: int = 64
     hidden: int = 256
     latent: int = 64
@@ -49,7 +50,7 @@ class VAEParams:
     max_len: int = 100
     kl_anneal: str = "linear"  # linear | cyclical | none
     kl_anneal_epochs: int = 10
-    beta_max: float = 1.0
+    beta_max: float = 0.1
     augment: float = 0.0  # per-epoch probability of a randomised SMILES per molecule
     grad_clip: float = 5.0
 
@@ -178,7 +179,14 @@ def make_trainer(
         gradient_clip_val=grad_clip,
         deterministic=True,
         num_sanity_val_steps=0,
+        log_every_n_steps=1,
     )
+
+
+def model_hparams(params: VAEParams) -> dict[str, Any]:
+    """The :class:`SmilesVAE` constructor arguments among the hyper-parameters."""
+    keys = ("embed", "hidden", "latent", "layers", "dropout", "encoder")
+    return {k: getattr(params, k) for k in keys}
 
 
 def fit_vocab(smiles: list[str], max_len: int) -> tuple[SmilesVocab, list[str]]:
@@ -203,14 +211,7 @@ def train_vae(
     vocab, kept = fit_vocab(smiles, params.max_len)
     if not kept:
         raise ValueError("VAE: no training SMILES fit in max_len tokens")
-    model = build_vae(
-        vocab,
-        embed=params.embed,
-        hidden=params.hidden,
-        latent=params.latent,
-        layers=params.layers,
-        dropout=params.dropout,
-    )
+    model = build_vae(vocab, **model_hparams(params))
     pad = collate(vocab.pad_idx)
     lengths = [len(vocab.encode(s)) for s in kept]
     train_dl = DataLoader(

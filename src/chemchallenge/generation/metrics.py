@@ -32,7 +32,7 @@ from rdkit.Chem import BRICS, QED, Crippen, Descriptors, rdFingerprintGenerator
 from rdkit.Chem.Scaffolds import MurckoScaffold
 from scipy.stats import wasserstein_distance
 
-from chemchallenge.generation.fcd import frechet_distance_between
+from chemchallenge.generation.fcd import embedding, frechet_from_embeddings
 
 RDLogger.DisableLog("rdApp.*")
 PROPERTIES = ("logP", "QED", "MW", "SA")
@@ -198,23 +198,26 @@ def evaluate(
     fcd_size: int | None = None,
     seed: int = 0,
     fcd_pool: Sequence[str | None] | None = None,
+    fcd_repeats: int = 5,
+    reference_embedding: tuple[str, np.ndarray] | None = None,
 ) -> dict[str, float | int | str]:
     """All metrics of one generated set.
 
     ``train``: the generator's training molecules (novelty, property distances);
     ``reference``: held-out real molecules (SNN, scaffold/fragment similarity, FCD).
-    ``fcd_size``: valid molecules sub-sampled for the Fréchet distance (equal sizes make
-    models comparable; FCD is biased upwards for small samples), drawn from ``fcd_pool``
-    (more molecules of the same generator) when given, else from the valid generated ones.
+    ``fcd_size``: valid molecules per Fréchet distance (equal sizes make models comparable;
+    FCD is biased upwards for small samples), drawn ``fcd_repeats`` times from ``fcd_pool``
+    (more molecules of the same generator) when given, else from the valid generated ones;
+    ``fcd`` is the mean and ``fcd_sd`` the spread over the draws. ``reference_embedding``
+    (from :func:`~chemchallenge.generation.fcd.embedding`) saves recomputing the reference's.
     """
     valid = _valid(generated)
     if train_properties is None:
         train_properties = properties(train)
     fcd_set = _valid(fcd_pool) if fcd_pool is not None else valid
-    if fcd_size and len(fcd_set) > fcd_size:
-        idx = np.random.default_rng(seed).choice(len(fcd_set), fcd_size, replace=False)
-        fcd_set = [fcd_set[i] for i in sorted(idx)]
-    fd_name, fd = frechet_distance_between(fcd_set, reference)
+    fd_name, ref_emb = reference_embedding or embedding(reference)
+    _, gen_emb = embedding(fcd_set)
+    fd, fd_sd = frechet_from_embeddings(fd_name, gen_emb, ref_emb, fcd_repeats, fcd_size, seed)
     out: dict[str, float | int | str] = {
         "n_generated": len(generated),
         "n_valid": len(valid),
@@ -227,7 +230,8 @@ def evaluate(
         "scaffold_similarity": scaffold_similarity(valid, reference),
         "fragment_similarity": fragment_similarity(valid, reference),
         fd_name: fd,
-        "fcd_n": len(fcd_set),
+        f"{fd_name}_sd": fd_sd,
+        "fcd_n": min(len(gen_emb), fcd_size or len(gen_emb)),
     }
     out.update(property_distances(properties(valid), train_properties))
     return out

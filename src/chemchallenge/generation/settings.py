@@ -64,6 +64,10 @@ def parse_generate(raw: dict[str, Any] | None) -> GenerateConfig:
             gc.vae.kl_anneal in ("linear", "cyclical", "none"),
             f"generate.vae.kl_anneal: {gc.vae.kl_anneal!r} is not one of linear, cyclical, none",
         ),
+        (
+            gc.vae.encoder in ("gru", "cnn"),
+            f"generate.vae.encoder: {gc.vae.encoder!r} is not one of gru, cnn",
+        ),
         (gc.vae.epochs >= 1 and gc.gan.epochs >= 1, "generate: epochs must be >= 1"),
         (gc.vae.max_len >= 8, "generate.vae.max_len: need at least 8 tokens"),
         (gc.baseline.order >= 1, "generate.baseline.order: must be >= 1"),

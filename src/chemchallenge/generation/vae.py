@@ -1,7 +1,8 @@
 """A SMILES variational auto-encoder (plain ``nn.Module``; training lives in lightning_vae.py).
 
-Encoder: token embedding → bidirectional GRU (packed, so padding is ignored) → the last
-layer's forward and backward states → ``mu`` and ``logvar`` of a diagonal Gaussian.
+Encoder: token embedding → bidirectional GRU (packed, so padding is ignored; the last layer's
+forward and backward states) or a 3-layer 1-D CNN with a max over the steps (``encoder="cnn"``,
+about twice as fast on CPU) → ``mu`` and ``logvar`` of a diagonal Gaussian.
 Latent: ``z = mu + exp(logvar / 2) * eps`` (reparameterisation trick).
 Decoder: an autoregressive GRU whose input at every step is ``[embedding(token), z]`` and whose
 initial state is ``tanh(W z)``; trained with teacher forcing, sampled token by token with a
@@ -11,6 +12,9 @@ temperature (``greedy=True`` takes the arg-max).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,6 +22,23 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from chemchallenge.features.tokenizer import UNK, SmilesVocab
+
+
+class CNNEncoder(nn.Module):
+    """Three 1-D convolutions over the token embeddings, then a max over the (unpadded) steps."""
+
+    def __init__(self, embed: int, hidden: int, kernel: int = 5) -> None:
+        super().__init__()
+        pad = kernel // 2
+        sizes = [embed, hidden, hidden, 2 * hidden]
+        self.convs = nn.ModuleList(nn.Conv1d(a, b, kernel, padding=pad) for a, b in pairwise(sizes))
+
+    def forward(self, emb: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        keep = mask.unsqueeze(1).to(emb.dtype)  # (B, 1, T): padding stays 0 at every layer
+        h = emb.transpose(1, 2) * keep
+        for conv in self.convs:
+            h = torch.relu(conv(h)) * keep
+        return h.amax(dim=2)  # ReLU >= 0, so the zeros of padding never win the max
 
 
 class SmilesVAE(nn.Module):
@@ -33,15 +54,21 @@ class SmilesVAE(nn.Module):
         latent: int = 64,
         layers: int = 1,
         dropout: float = 0.1,
+        encoder: str = "gru",
     ) -> None:
         super().__init__()
+        if encoder not in ("gru", "cnn"):
+            raise ValueError(f"encoder {encoder!r}: use 'gru' or 'cnn'")
         self.pad_idx, self.bos_idx, self.eos_idx, self.unk_idx = pad_idx, bos_idx, eos_idx, unk_idx
         self.latent_dim, self.layers, self.hidden = latent, layers, hidden
         rnn_dropout = dropout if layers > 1 else 0.0
         self.embedding = nn.Embedding(vocab_size, embed, padding_idx=pad_idx)
         self.emb_dropout = nn.Dropout(dropout)
-        self.encoder = nn.GRU(
-            embed, hidden, layers, batch_first=True, bidirectional=True, dropout=rnn_dropout
+        self.encoder_kind = encoder
+        self.encoder: nn.Module = (
+            nn.GRU(embed, hidden, layers, batch_first=True, bidirectional=True, dropout=rnn_dropout)
+            if encoder == "gru"
+            else CNNEncoder(embed, hidden)
         )
         self.to_mu = nn.Linear(2 * hidden, latent)
         self.to_logvar = nn.Linear(2 * hidden, latent)
@@ -52,15 +79,15 @@ class SmilesVAE(nn.Module):
     # -- encoder -------------------------------------------------------------------------
     def encode(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, T) token ids → ``mu``, ``logvar`` of shape (B, latent)."""
-        lengths = (tokens != self.pad_idx).sum(1).clamp(min=1).cpu()
-        packed = pack_padded_sequence(
-            self.emb_dropout(self.embedding(tokens)),
-            lengths,
-            batch_first=True,
-            enforce_sorted=False,
-        )
-        _, h = self.encoder(packed)  # (layers * 2, B, H)
-        h = torch.cat([h[-2], h[-1]], dim=-1)
+        mask = tokens != self.pad_idx
+        emb = self.emb_dropout(self.embedding(tokens))
+        if self.encoder_kind == "cnn":
+            h = self.encoder(emb, mask)
+        else:
+            lengths = mask.sum(1).clamp(min=1).cpu()
+            packed = pack_padded_sequence(emb, lengths, batch_first=True, enforce_sorted=False)
+            _, hn = self.encoder(packed)  # (layers * 2, B, H)
+            h = torch.cat([hn[-2], hn[-1]], dim=-1)
         return self.to_mu(h), self.to_logvar(h).clamp(-10.0, 10.0)
 
     @staticmethod
@@ -151,7 +178,7 @@ def vae_loss(
     return recon, kl, acc
 
 
-def build_vae(vocab: SmilesVocab, **kwargs: int | float) -> SmilesVAE:
+def build_vae(vocab: SmilesVocab, **kwargs: int | float | str) -> SmilesVAE:
     return SmilesVAE(
         len(vocab), vocab.pad_idx, vocab.bos_idx, vocab.eos_idx, vocab.stoi[UNK], **kwargs
     )
@@ -218,3 +245,20 @@ def sample_prior(
     rng = torch.Generator().manual_seed(seed)
     z = torch.randn(n, model.latent_dim, generator=rng)
     return decode_latents(model, vocab, z, max_len, temperature, seed=seed)
+
+
+def save_vae(path: Path, model: SmilesVAE, vocab: SmilesVocab, hparams: dict[str, Any]) -> None:
+    """Weights, vocabulary and constructor arguments in one ``torch.save`` file (atomic)."""
+    from chemchallenge.generation.figures import atomic_save
+
+    blob = {"state_dict": model.state_dict(), "vocab": vocab.to_dict(), "hparams": hparams}
+    atomic_save(path, lambda p: torch.save(blob, p))
+
+
+def load_vae(path: Path) -> tuple[SmilesVAE, SmilesVocab]:
+    """The model (eval mode) and vocabulary written by :func:`save_vae`."""
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    vocab = SmilesVocab.from_dict(blob["vocab"])
+    model = build_vae(vocab, **blob["hparams"])
+    model.load_state_dict(blob["state_dict"])
+    return model.eval(), vocab

@@ -1,6 +1,7 @@
 """Stage ``generate``: a SMILES VAE, a latent GAN and an n-gram baseline; MOSES-style metrics.
 
 Reads ``data/prepared/{train,test}.parquet``; writes ``generated/molecules.csv``,
+``generated/vae.pt`` (:func:`chemchallenge.generation.vae.load_vae`),
 ``generated/latent_{pca,tsne}.csv``, ``generated/interpolation.csv``, ``generated/figures/*.png``,
 ``generated/candidates.csv`` (when a trained predictor exists), ``metrics/generation.json`` and
 DVCLive curves under ``dvclive/generate/{vae,gan}``.
@@ -37,7 +38,7 @@ from chemchallenge.errors import MissingInputError
 from chemchallenge.generation import metrics as M
 from chemchallenge.generation.baseline import NGramGenerator
 from chemchallenge.generation.corpus import Corpus, build_corpus, load_extra
-from chemchallenge.generation.fcd import chemnet_available
+from chemchallenge.generation.fcd import chemnet_available, embedding
 from chemchallenge.generation.figures import plot_properties
 from chemchallenge.generation.gan import sample_latents, train_latent_gan
 from chemchallenge.generation.guided import (
@@ -49,9 +50,13 @@ from chemchallenge.generation.guided import (
     select_candidates,
 )
 from chemchallenge.generation.latent import write_interpolation, write_latent_views
-from chemchallenge.generation.lightning_vae import reconstruction_accuracy, train_vae
+from chemchallenge.generation.lightning_vae import (
+    model_hparams,
+    reconstruction_accuracy,
+    train_vae,
+)
 from chemchallenge.generation.settings import GenerateConfig, parse_generate
-from chemchallenge.generation.vae import decode_latents, encode_smiles, sample_prior
+from chemchallenge.generation.vae import decode_latents, encode_smiles, sample_prior, save_vae
 from chemchallenge.io import read_parquet, write_csv, write_json
 from chemchallenge.paths import Paths
 
@@ -102,7 +107,7 @@ def run(cfg: Config, paths: Paths) -> None:
 def _run(cfg: Config, gc: GenerateConfig, paths: Paths, extra: list[str]) -> None:
     seed = cfg.seed if gc.seed is None else gc.seed
     out, figs = paths.generated, paths.generated / "figures"
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     corpus = build_corpus(
         read_parquet(paths.train), read_parquet(paths.test), extra, gc.holdout_fraction, seed
     )
@@ -119,6 +124,7 @@ def _run(cfg: Config, gc: GenerateConfig, paths: Paths, extra: list[str]) -> Non
         corpus.train, vp, corpus.reference + corpus.floor, curves / "vae", seed, gc.progress
     )
     timings["vae_train_s"] = time.time() - t0
+    save_vae(out / "vae.pt", model, vocab, model_hparams(vp))
     z_train = encode_smiles(model, vocab, corpus.train, vp.max_len)
     t1 = time.time()
     gan = train_latent_gan(z_train, gc.gan, curves / "gan", seed, gc.progress)
@@ -145,6 +151,7 @@ def _run(cfg: Config, gc: GenerateConfig, paths: Paths, extra: list[str]) -> Non
     timings["sampling_s"] = time.time() - t2
     train_props = M.properties(corpus.train)
     results: dict[str, Any] = {}
+    ref_emb = embedding(corpus.reference)
     for name, smiles in [*generated.items(), ("floor", corpus.floor)]:
         pool = fcd_pool.get(name, smiles)
         results[name] = M.evaluate(
@@ -156,6 +163,7 @@ def _run(cfg: Config, gc: GenerateConfig, paths: Paths, extra: list[str]) -> Non
             fcd_size=fcd_n,
             seed=seed,
             fcd_pool=pool,
+            reference_embedding=ref_emb,
         )
     molecules = M.molecules_table({**generated, "heldout": corpus.floor}, set(corpus.train))
     write_csv(out / "molecules.csv", molecules)
@@ -179,6 +187,7 @@ def _run(cfg: Config, gc: GenerateConfig, paths: Paths, extra: list[str]) -> Non
     interp = write_interpolation(model, vocab, a, b, gc.n_interpolation, vp.max_len, out)
     guided = _guided(cfg, gc, paths, corpus, molecules, model, vocab, seed)
     timings["total_s"] = time.time() - t0
+    timings["total_cpu_s"] = time.process_time() - c0  # ~ wall time on idle cores (1 thread)
     n_rec = min(500, len(corpus.train))
     info = {
         "corpus": {
