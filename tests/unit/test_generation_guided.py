@@ -11,6 +11,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from chemchallenge.features.tokenizer import SmilesVocab
+from chemchallenge.generation.codec import MoleculeVAE
 from chemchallenge.generation.figures import plot_latent, plot_properties
 from chemchallenge.generation.guided import (
     Objective,
@@ -106,14 +107,14 @@ def test_latent_search_climbs_and_returns_valid_molecules() -> None:
 def test_latent_views_interpolation_and_figures(tmp_path: Path) -> None:
     smiles = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "CCN", "CCCl", "OCCO", "CC(C)O"]
     vocab = SmilesVocab.build(smiles)
-    model = build_vae(vocab, embed=8, hidden=16, latent=4).eval()
+    vae = MoleculeVAE(build_vae(vocab, embed=8, hidden=16, latent=4).eval(), vocab, 30)
     z = np.random.default_rng(0).normal(size=(40, 4))
     xy, ratio = pca_2d(z)
     assert xy.shape == (40, 2) and 0 < ratio.sum() <= 1
     assert tsne_2d(z).shape == (40, 2)
-    path = interpolate(model, vocab, smiles[0], smiles[2], 5, 30)
+    path = interpolate(vae, smiles[0], smiles[2], 5)
     assert len(path) == 5
-    assert len(interpolate(model, vocab, smiles[0], smiles[2], 4, 30, spherical=True)) == 4
+    assert len(interpolate(vae, smiles[0], smiles[2], 4, spherical=True)) == 4
     grid_image([smiles[0], *path, "bad("], tmp_path / "interp.png")
     plot_latent(
         xy,

@@ -13,7 +13,7 @@ import pytest
 
 from chemchallenge.config import Config
 from chemchallenge.errors import ConfigError, MissingInputError
-from chemchallenge.generation.vae import load_vae
+from chemchallenge.generation.codec import MoleculeVAE
 from chemchallenge.paths import Paths
 from chemchallenge.stages import generate
 
@@ -101,8 +101,8 @@ def test_stage_writes_every_output(tmp_path: Path) -> None:
     assert info["corpus"]["n_reference"] + info["corpus"]["n_floor"] == 8
     assert info["corpus"]["n_train"] == len(SMILES) - 8 + 2  # + 2 valid test molecules
     assert info["guided"]["status"].startswith("skipped")
-    model, vocab = load_vae(paths.generated / "vae.pt")
-    assert model.latent_dim == 4 and len(vocab) > 4
+    vae = MoleculeVAE.load(paths.generated / "vae.pt")
+    assert vae.latent_dim == 4 and len(vae.vocab) > 4 and len(vae.sample(3)) == 3
     for name in ("latent_pca.csv", "latent_tsne.csv", "interpolation.csv"):
         assert (paths.generated / name).exists()
     pca = pd.read_csv(paths.generated / "latent_pca.csv")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,3 +110,23 @@ def test_vae_overfits_a_handful_of_molecules() -> None:
     )
     model, vocab = train_vae(SMILES, params, seed=0, progress=False)
     assert reconstruction_accuracy(model, vocab, SMILES, 40) >= 0.8
+
+
+def test_selfies_codec_round_trip_and_always_valid_samples(tmp_path: Path) -> None:
+    from rdkit import Chem
+
+    from chemchallenge.generation.codec import MoleculeVAE, to_model_strings, to_smiles
+    from chemchallenge.generation.metrics import canonical, validity
+
+    strings = to_model_strings(SMILES, "selfies")
+    assert all(s and s.startswith("[") for s in strings)
+    assert canonical(to_smiles(strings, "selfies")) == canonical(SMILES)
+    vocab = SmilesVocab.build(strings)  # a SELFIES symbol is one bracket token
+    assert all(vocab.decode(vocab.encode(s)[1:]) == s for s in strings)
+    vae = MoleculeVAE(build_vae(vocab, embed=8, hidden=16, latent=4), vocab, 60, "selfies")
+    out = vae.sample(30, seed=0)
+    assert validity([s for s in out if s]) == 1.0  # SELFIES decode to valid molecules
+    vae.save(tmp_path / "vae.pt")
+    again = MoleculeVAE.load(tmp_path / "vae.pt")
+    assert again.representation == "selfies" and again.sample(30, seed=0) == out
+    assert Chem.MolFromSmiles(to_smiles(["[C][C][O]"], "selfies")[0]) is not None

@@ -12,10 +12,9 @@ from rdkit.Chem import Draw
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
-from chemchallenge.features.tokenizer import SmilesVocab
+from chemchallenge.generation.codec import MoleculeVAE
 from chemchallenge.generation.figures import atomic_save, plot_latent
 from chemchallenge.generation.metrics import to_mol
-from chemchallenge.generation.vae import SmilesVAE, decode_latents, encode_smiles
 from chemchallenge.io import write_csv
 
 
@@ -35,16 +34,10 @@ def tsne_2d(z: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> np.ndarra
 
 
 def interpolate(
-    model: SmilesVAE,
-    vocab: SmilesVocab,
-    start: str,
-    end: str,
-    n_steps: int,
-    max_len: int,
-    spherical: bool = False,
+    vae: MoleculeVAE, start: str, end: str, n_steps: int, spherical: bool = False
 ) -> list[str]:
     """Greedy decodings of ``n_steps`` latents on the segment (or arc) between two molecules."""
-    z = encode_smiles(model, vocab, [start, end], max_len)
+    z = vae.encode([start, end])
     t = np.linspace(0.0, 1.0, n_steps)[:, None]
     if spherical:
         a, b = z[0], z[1]
@@ -55,7 +48,7 @@ def interpolate(
             path = (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
     else:
         path = (1 - t) * z[0] + t * z[1]
-    return decode_latents(model, vocab, path.astype(np.float32), max_len, greedy=True)
+    return vae.decode(path.astype(np.float32), greedy=True)
 
 
 def grid_image(
@@ -104,16 +97,10 @@ def write_latent_views(
 
 
 def write_interpolation(
-    model: SmilesVAE,
-    vocab: SmilesVocab,
-    start: str,
-    end: str,
-    n_steps: int,
-    max_len: int,
-    out_dir: Path,
+    vae: MoleculeVAE, start: str, end: str, n_steps: int, out_dir: Path
 ) -> dict[str, Any]:
     """``interpolation.csv`` and ``figures/interpolation.png``; returns a summary."""
-    path = interpolate(model, vocab, start, end, n_steps, max_len)
+    path = interpolate(vae, start, end, n_steps)
     smiles = [start, *path, end]
     legends = ["start", *[f"step {i + 1}" for i in range(len(path))], "end"]
     write_csv(out_dir / "interpolation.csv", pd.DataFrame({"label": legends, "smiles": smiles}))

@@ -38,6 +38,7 @@ class VAEParams:
     """Hyper-parameters of the VAE (``generate.vae`` in params.yaml)."""
 
     epochs: int = 30
+    representation: str = "smiles"  # smiles | selfies (see generation/codec.py)
     batch_size: int = 64
     encoder: str = "cnn"  # cnn | gru
     embed: int = 64

@@ -65,6 +65,10 @@ def parse_generate(raw: dict[str, Any] | None) -> GenerateConfig:
             f"generate.vae.kl_anneal: {gc.vae.kl_anneal!r} is not one of linear, cyclical, none",
         ),
         (
+            gc.vae.representation in ("smiles", "selfies"),
+            f"generate.vae.representation: {gc.vae.representation!r} is not smiles or selfies",
+        ),
+        (
             gc.vae.encoder in ("gru", "cnn"),
             f"generate.vae.encoder: {gc.vae.encoder!r} is not one of gru, cnn",
         ),

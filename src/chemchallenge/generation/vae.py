@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import pairwise
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -64,6 +62,14 @@ class SmilesVAE(nn.Module):
         rnn_dropout = dropout if layers > 1 else 0.0
         self.embedding = nn.Embedding(vocab_size, embed, padding_idx=pad_idx)
         self.emb_dropout = nn.Dropout(dropout)
+        self.hparams = {
+            "embed": embed,
+            "hidden": hidden,
+            "latent": latent,
+            "layers": layers,
+            "dropout": dropout,
+            "encoder": encoder,
+        }  # to rebuild it (codec.py)
         self.encoder_kind = encoder
         self.encoder: nn.Module = (
             nn.GRU(embed, hidden, layers, batch_first=True, bidirectional=True, dropout=rnn_dropout)
@@ -245,20 +251,3 @@ def sample_prior(
     rng = torch.Generator().manual_seed(seed)
     z = torch.randn(n, model.latent_dim, generator=rng)
     return decode_latents(model, vocab, z, max_len, temperature, seed=seed)
-
-
-def save_vae(path: Path, model: SmilesVAE, vocab: SmilesVocab, hparams: dict[str, Any]) -> None:
-    """Weights, vocabulary and constructor arguments in one ``torch.save`` file (atomic)."""
-    from chemchallenge.generation.figures import atomic_save
-
-    blob = {"state_dict": model.state_dict(), "vocab": vocab.to_dict(), "hparams": hparams}
-    atomic_save(path, lambda p: torch.save(blob, p))
-
-
-def load_vae(path: Path) -> tuple[SmilesVAE, SmilesVocab]:
-    """The model (eval mode) and vocabulary written by :func:`save_vae`."""
-    blob = torch.load(path, map_location="cpu", weights_only=True)
-    vocab = SmilesVocab.from_dict(blob["vocab"])
-    model = build_vae(vocab, **blob["hparams"])
-    model.load_state_dict(blob["state_dict"])
-    return model.eval(), vocab

@@ -1,7 +1,7 @@
 """Stage ``generate``: a SMILES VAE, a latent GAN and an n-gram baseline; MOSES-style metrics.
 
 Reads ``data/prepared/{train,test}.parquet``; writes ``generated/molecules.csv``,
-``generated/vae.pt`` (:func:`chemchallenge.generation.vae.load_vae`),
+``generated/vae.pt`` (:meth:`chemchallenge.generation.codec.MoleculeVAE.load`),
 ``generated/latent_{pca,tsne}.csv``, ``generated/interpolation.csv``, ``generated/figures/*.png``,
 ``generated/candidates.csv`` (when a trained predictor exists), ``metrics/generation.json`` and
 DVCLive curves under ``dvclive/generate/{vae,gan}``.
@@ -37,6 +37,7 @@ from chemchallenge.config import Config
 from chemchallenge.errors import MissingInputError
 from chemchallenge.generation import metrics as M
 from chemchallenge.generation.baseline import NGramGenerator
+from chemchallenge.generation.codec import MoleculeVAE, to_model_strings
 from chemchallenge.generation.corpus import Corpus, build_corpus, load_extra
 from chemchallenge.generation.fcd import chemnet_available, embedding
 from chemchallenge.generation.figures import plot_properties
@@ -50,13 +51,8 @@ from chemchallenge.generation.guided import (
     select_candidates,
 )
 from chemchallenge.generation.latent import write_interpolation, write_latent_views
-from chemchallenge.generation.lightning_vae import (
-    model_hparams,
-    reconstruction_accuracy,
-    train_vae,
-)
+from chemchallenge.generation.lightning_vae import train_vae
 from chemchallenge.generation.settings import GenerateConfig, parse_generate
-from chemchallenge.generation.vae import decode_latents, encode_smiles, sample_prior, save_vae
 from chemchallenge.io import read_parquet, write_csv, write_json
 from chemchallenge.paths import Paths
 
@@ -120,24 +116,23 @@ def _run(cfg: Config, gc: GenerateConfig, paths: Paths, extra: list[str]) -> Non
     timings: dict[str, float] = {}
     curves = paths.root / "dvclive" / "generate"
     vp = gc.vae
-    model, vocab = train_vae(
-        corpus.train, vp, corpus.reference + corpus.floor, curves / "vae", seed, gc.progress
-    )
+    strings = [s for s in to_model_strings(corpus.train, vp.representation) if s]
+    held = [s for s in to_model_strings(corpus.reference + corpus.floor, vp.representation) if s]
+    model, vocab = train_vae(strings, vp, held, curves / "vae", seed, gc.progress)
+    vae = MoleculeVAE(model, vocab, vp.max_len, vp.representation)
     timings["vae_train_s"] = time.time() - t0
-    save_vae(out / "vae.pt", model, vocab, model_hparams(vp))
-    z_train = encode_smiles(model, vocab, corpus.train, vp.max_len)
+    vae.save(out / "vae.pt")
+    z_train = vae.encode(corpus.train)
     t1 = time.time()
     gan = train_latent_gan(z_train, gc.gan, curves / "gan", seed, gc.progress)
     timings["gan_train_s"] = time.time() - t1
     ngram = NGramGenerator(gc.baseline.order).fit(corpus.train)
 
     def gan_sample(n: int, s: int) -> list[str]:
-        return decode_latents(
-            model, vocab, sample_latents(gan, n, s), vp.max_len, gc.temperature, seed=s
-        )
+        return vae.decode(sample_latents(gan, n, s), gc.temperature, seed=s)
 
     samplers: dict[str, Sampler] = {
-        "vae": lambda n, s: sample_prior(model, vocab, n, vp.max_len, gc.temperature, s),
+        "vae": lambda n, s: vae.sample(n, gc.temperature, s),
         "gan": gan_sample,
         "baseline": lambda n, s: ngram.sample(n, vp.max_len, s),
     }
@@ -184,8 +179,8 @@ def _run(cfg: Config, gc: GenerateConfig, paths: Paths, extra: list[str]) -> Non
     )
     rng = np.random.default_rng(seed + 1)
     a, b = (corpus.train[i] for i in rng.choice(len(corpus.train), 2, replace=False))
-    interp = write_interpolation(model, vocab, a, b, gc.n_interpolation, vp.max_len, out)
-    guided = _guided(cfg, gc, paths, corpus, molecules, model, vocab, seed)
+    interp = write_interpolation(vae, a, b, gc.n_interpolation, out)
+    guided = _guided(cfg, gc, paths, corpus, molecules, vae, seed)
     timings["total_s"] = time.time() - t0
     timings["total_cpu_s"] = time.process_time() - c0  # ~ wall time on idle cores (1 thread)
     n_rec = min(500, len(corpus.train))
@@ -202,8 +197,8 @@ def _run(cfg: Config, gc: GenerateConfig, paths: Paths, extra: list[str]) -> Non
         if chemnet_available()
         else "Fréchet distance on standardised RDKit descriptors (fcd-torch not installed)",
         "vae_reconstruction": {
-            "train": reconstruction_accuracy(model, vocab, corpus.train[:n_rec], vp.max_len),
-            "heldout": reconstruction_accuracy(model, vocab, corpus.reference, vp.max_len),
+            "train": vae.reconstruction(corpus.train[:n_rec]),
+            "heldout": vae.reconstruction(corpus.reference),
         },
         "interpolation": interp,
         "guided": guided,
@@ -222,8 +217,7 @@ def _guided(
     paths: Paths,
     corpus: Corpus,
     molecules: pd.DataFrame,
-    model: Any,
-    vocab: Any,
+    vae: MoleculeVAE,
     seed: int,
 ) -> dict[str, Any]:
     if not gc.guided.enabled:
@@ -259,8 +253,8 @@ def _guided(
         order = np.argsort(-desirability(ref_scores, objectives, ref_scores), kind="stable")
         starts = [train_smiles[i] for i in order[: gc.guided.latent_starts]]
         found = latent_search(
-            lambda s: encode_smiles(model, vocab, s, gc.vae.max_len),
-            lambda z: decode_latents(model, vocab, z, gc.vae.max_len, greedy=True),
+            vae.encode,
+            lambda z: vae.decode(z, greedy=True),
             score,
             starts,
             objectives,
