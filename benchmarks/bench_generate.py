@@ -32,6 +32,7 @@ from chemchallenge.stages import generate, prepare
 ADMET = Path(__file__).resolve().parents[2] / "shared" / "data" / "challenge-admet"
 SHOW = [
     "validity",
+    "size_in_range",
     "unique@1000",
     "novelty",
     "internal_diversity",

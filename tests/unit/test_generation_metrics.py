@@ -94,10 +94,13 @@ def test_cosine_counts() -> None:
 
 def test_properties_and_wasserstein() -> None:
     props = M.properties(["CCO", "invalid", "c1ccccc1"])
-    assert list(props.columns) == ["logP", "QED", "MW", "SA"]
+    assert list(props.columns) == ["logP", "QED", "MW", "SA", "heavy_atoms"]
+    assert props.loc[2, "heavy_atoms"] == 6
     assert props.loc[0, "MW"] == pytest.approx(46.069, abs=1e-3)
     assert props.loc[1].isna().all()
     assert 1.0 <= props.loc[2, "SA"] <= 10.0
+    ref = M.properties(["CCO", "CCCO", "CCCCO"])  # 3-5 heavy atoms
+    assert M.size_in_range(M.properties(["C", "CCCO", "CCCCCCCCCCO"]), ref) == pytest.approx(1 / 3)
     a = pd.DataFrame({p: [0.0, 1.0] for p in M.PROPERTIES})
     b = pd.DataFrame({p: [1.0, 2.0] for p in M.PROPERTIES})
     d = M.property_distances(a, b)

@@ -61,6 +61,11 @@ class MoleculeVAE:
     vocab: SmilesVocab
     max_len: int
     representation: str = "smiles"
+    constrained: bool = False  # syntax-constrained SMILES decoding (grammar.py)
+
+    @property
+    def _constrained(self) -> bool:
+        return self.constrained and self.representation == "smiles"
 
     @property
     def latent_dim(self) -> int:
@@ -78,12 +83,23 @@ class MoleculeVAE:
         greedy: bool = False,
         seed: int | None = None,
     ) -> list[str]:
-        out = decode_latents(self.model, self.vocab, z, self.max_len, temperature, greedy, seed)
+        out = decode_latents(
+            self.model,
+            self.vocab,
+            z,
+            self.max_len,
+            temperature,
+            greedy,
+            seed,
+            constrained=self._constrained,
+        )
         return to_smiles(out, self.representation)
 
     def sample(self, n: int, temperature: float = 1.0, seed: int = 0) -> list[str]:
         """``n`` SMILES decoded from the prior z ~ N(0, I)."""
-        out = sample_prior(self.model, self.vocab, n, self.max_len, temperature, seed)
+        out = sample_prior(
+            self.model, self.vocab, n, self.max_len, temperature, seed, self._constrained
+        )
         return to_smiles(out, self.representation)
 
     def reconstruction(self, smiles: Sequence[str]) -> float:
@@ -103,6 +119,7 @@ class MoleculeVAE:
             "hparams": self.model.hparams,
             "max_len": self.max_len,
             "representation": self.representation,
+            "constrained": self.constrained,
         }
         atomic_save(path, lambda p: torch.save(blob, p))
 
@@ -112,4 +129,6 @@ class MoleculeVAE:
         vocab = SmilesVocab.from_dict(blob["vocab"])
         model = build_vae(vocab, **blob["hparams"])
         model.load_state_dict(blob["state_dict"])
-        return cls(model.eval(), vocab, blob["max_len"], blob["representation"])
+        return cls(
+            model.eval(), vocab, blob["max_len"], blob["representation"], blob["constrained"]
+        )

@@ -39,6 +39,7 @@ class VAEParams:
 
     epochs: int = 30
     representation: str = "smiles"  # smiles | selfies (see generation/codec.py)
+    constrained: bool = False  # syntax-constrained SMILES sampling (generation/grammar.py)
     batch_size: int = 64
     encoder: str = "cnn"  # cnn | gru
     embed: int = 64

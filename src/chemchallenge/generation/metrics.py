@@ -12,6 +12,8 @@ canonical SMILES):
 - scaffold / fragment similarity: cosine of Bemis–Murcko scaffold (acyclic molecules have none)
   and BRICS fragment count vectors of the generated and the reference set;
 - FCD: see :mod:`chemchallenge.generation.fcd`;
+- size in range: share of valid molecules with a heavy-atom count within the training set's
+  1st–99th percentiles (degenerate tiny or run-away molecules fall outside);
 - property distances: Wasserstein-1 distance of logP (Crippen), QED, MW and SA score
   (Ertl & Schuffenhauer, RDKit Contrib) between generated and training molecules.
 
@@ -163,11 +165,12 @@ def sa_score(mol: Chem.Mol) -> float:
 
 
 def properties(smiles: Sequence[str | None]) -> pd.DataFrame:
-    """logP, QED, MW, SA per input string (NaN rows for invalid ones)."""
+    """logP, QED, MW, SA and heavy-atom count per input string (NaN rows for invalid ones)."""
+    cols = [*PROPERTIES, "heavy_atoms"]
     rows = []
     for m in map(to_mol, smiles):
         if m is None:
-            rows.append(dict.fromkeys(PROPERTIES, NAN))
+            rows.append(dict.fromkeys(cols, NAN))
             continue
         rows.append(
             {
@@ -175,9 +178,20 @@ def properties(smiles: Sequence[str | None]) -> pd.DataFrame:
                 "QED": QED.qed(m),
                 "MW": Descriptors.MolWt(m),
                 "SA": sa_score(m),
+                "heavy_atoms": m.GetNumHeavyAtoms(),
             }
         )
-    return pd.DataFrame(rows, columns=list(PROPERTIES))
+    return pd.DataFrame(rows, columns=cols)
+
+
+def size_in_range(generated: pd.DataFrame, reference: pd.DataFrame) -> float:
+    """Share of molecules whose heavy-atom count lies within the reference's 1st-99th
+    percentiles: a guard against degenerate (tiny or run-away) molecules."""
+    g, r = generated["heavy_atoms"].dropna(), reference["heavy_atoms"].dropna()
+    if not len(g) or not len(r):
+        return NAN
+    lo, hi = np.percentile(r, [1, 99])
+    return float(g.between(lo, hi).mean())
 
 
 def property_distances(generated: pd.DataFrame, reference: pd.DataFrame) -> dict[str, float]:
@@ -233,7 +247,9 @@ def evaluate(
         f"{fd_name}_sd": fd_sd,
         "fcd_n": min(len(gen_emb), fcd_size or len(gen_emb)),
     }
-    out.update(property_distances(properties(valid), train_properties))
+    gen_props = properties(valid)
+    out["size_in_range"] = size_in_range(gen_props, train_properties)
+    out.update(property_distances(gen_props, train_properties))
     return out
 
 

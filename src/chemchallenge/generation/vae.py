@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,6 +21,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from chemchallenge.features.tokenizer import UNK, SmilesVocab
+from chemchallenge.generation.grammar import SmilesGrammar
 
 
 class CNNEncoder(nn.Module):
@@ -133,8 +135,13 @@ class SmilesVAE(nn.Module):
         temperature: float = 1.0,
         greedy: bool = False,
         generator: torch.Generator | None = None,
+        constraint: Any = None,
     ) -> torch.Tensor:
-        """Decode latents token by token → (B, <= max_len) ids, BOS excluded, EOS included."""
+        """Decode latents token by token → (B, <= max_len) ids, BOS excluded, EOS included.
+
+        ``constraint``: an object with ``mask() -> (B, vocab) bool`` (allowed next tokens) and
+        ``update(tokens)``, e.g. :class:`~chemchallenge.generation.grammar.SmilesGrammar`.
+        """
         b = z.size(0)
         h = self._h0(z)
         tok = torch.full((b, 1), self.bos_idx, dtype=torch.long, device=z.device)
@@ -146,12 +153,16 @@ class SmilesVAE(nn.Module):
             logits = self.out(o[:, -1])
             logits[:, self.pad_idx] = -torch.inf
             logits[:, self.bos_idx] = -torch.inf
+            if constraint is not None:
+                logits = logits.masked_fill(~constraint.mask().to(logits.device), -torch.inf)
             if greedy or temperature <= 0:
                 nxt = logits.argmax(-1)
             else:
                 probs = torch.softmax(logits / temperature, dim=-1)
                 nxt = torch.multinomial(probs, 1, generator=generator).squeeze(1)
             nxt = nxt.masked_fill(done, self.pad_idx)
+            if constraint is not None:
+                constraint.update(nxt)
             out.append(nxt)
             done |= nxt == self.eos_idx
             if bool(done.all()):
@@ -223,8 +234,10 @@ def decode_latents(
     greedy: bool = False,
     seed: int | None = None,
     batch_size: int = 512,
+    constrained: bool = False,
 ) -> list[str]:
-    """SMILES strings decoded from latent vectors (not checked for validity)."""
+    """SMILES strings decoded from latent vectors (not checked for validity); ``constrained``:
+    syntax-constrained decoding (:mod:`chemchallenge.generation.grammar`)."""
     model.eval()
     dev = _device(model)
     z = torch.as_tensor(np.asarray(z, dtype=np.float32)) if isinstance(z, np.ndarray) else z
@@ -234,7 +247,9 @@ def decode_latents(
         gen.manual_seed(seed)
     out: list[str] = []
     for i in range(0, z.size(0), batch_size):
-        ids = model.generate(z[i : i + batch_size].to(dev), max_len, temperature, greedy, gen)
+        zb = z[i : i + batch_size].to(dev)
+        grammar = SmilesGrammar(vocab, zb.size(0), max_len) if constrained else None
+        ids = model.generate(zb, max_len, temperature, greedy, gen, grammar)
         out.extend(vocab.decode(row) for row in ids.cpu().tolist())
     return out
 
@@ -246,8 +261,9 @@ def sample_prior(
     max_len: int,
     temperature: float = 1.0,
     seed: int = 0,
+    constrained: bool = False,
 ) -> list[str]:
     """``n`` SMILES decoded from z ~ N(0, I)."""
     rng = torch.Generator().manual_seed(seed)
     z = torch.randn(n, model.latent_dim, generator=rng)
-    return decode_latents(model, vocab, z, max_len, temperature, seed=seed)
+    return decode_latents(model, vocab, z, max_len, temperature, seed=seed, constrained=constrained)

@@ -119,7 +119,7 @@ def _run(cfg: Config, gc: GenerateConfig, paths: Paths, extra: list[str]) -> Non
     strings = [s for s in to_model_strings(corpus.train, vp.representation) if s]
     held = [s for s in to_model_strings(corpus.reference + corpus.floor, vp.representation) if s]
     model, vocab = train_vae(strings, vp, held, curves / "vae", seed, gc.progress)
-    vae = MoleculeVAE(model, vocab, vp.max_len, vp.representation)
+    vae = MoleculeVAE(model, vocab, vp.max_len, vp.representation, vp.constrained)
     timings["vae_train_s"] = time.time() - t0
     vae.save(out / "vae.pt")
     z_train = vae.encode(corpus.train)
