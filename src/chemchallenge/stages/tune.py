@@ -68,10 +68,14 @@ def _check_fingerprints(study: optuna.Study, fps: dict[str, str], storage: str, 
         if old is None:
             study.set_user_attr(key, fp)
         elif old != fp:
+            how = (
+                f"delete {storage.removeprefix('journal:')}"
+                if storage.startswith("journal:")
+                else f"optuna delete-study --study-name {name} --storage {storage}"
+            )
             raise ConfigError(
-                f"study {name!r} in {storage} was run with {what[key]}; delete it "
-                f"(optuna delete-study --study-name {name} --storage <storage URL>) "
-                "or point tune.storage to another file"
+                f"study {name!r} in {storage} was run with {what[key]}; start afresh "
+                f"({how}) or point tune.storage to another file"
             )
 
 
