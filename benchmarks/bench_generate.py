@@ -33,6 +33,7 @@ ADMET = Path(__file__).resolve().parents[2] / "shared" / "data" / "challenge-adm
 SHOW = [
     "validity",
     "size_in_range",
+    "sensible",
     "unique@1000",
     "novelty",
     "internal_diversity",

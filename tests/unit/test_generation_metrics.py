@@ -168,3 +168,15 @@ def test_frechet_from_embeddings_subsamples_to_equal_sizes() -> None:
     assert frechet_from_embeddings("frechet_descriptor_distance", b, b)[0] == pytest.approx(
         0.0, abs=1e-9
     )
+
+
+def test_sensible_fraction_against_the_training_profile() -> None:
+    from chemchallenge.generation.chemistry import sensible_fraction
+
+    train = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "CCN", "C1CCCCC1N", "CCCCCCO"]
+    assert sensible_fraction(["CCCO", "Oc1ccccc1C"], train) == 1.0
+    # sulfur unseen; a 3-ring unseen; a radical; a 40-carbon chain (too big)
+    for bad in ["CCS", "C1CC1O", "[CH2]CO", "C" * 40]:
+        assert sensible_fraction([bad], train) == 0.0, bad
+    assert sensible_fraction(["CCCO", "CCS"], train) == 0.5
+    assert math.isnan(sensible_fraction([], train))

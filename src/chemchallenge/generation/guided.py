@@ -6,9 +6,10 @@ A ``score_fn(smiles) -> (n, n_targets)`` array scores candidates; each target ha
 - ``maximize`` / ``minimize``: favourable when ≥ / ≤ its threshold, by default the median score
   of the training molecules (``ref_scores``): "better than the typical known molecule".
 
-Candidates favourable on *all* targets are ranked by a desirability in [0, 1] (mean over
-targets of the probability, or of the score's percentile among the training molecules'
-scores, flipped for ``minimize``). Each candidate carries an applicability-domain flag: its
+Candidates favourable on *all* targets are ranked in-domain first, then chemically sensible
+(:mod:`.chemistry`) first, then by a desirability in [0, 1] (mean over targets of the
+probability, or of the score's percentile among the training molecules' scores, flipped for
+``minimize``). Each candidate carries an applicability-domain flag: its
 largest Tanimoto similarity (Morgan r=2, 1024 bits) to the training set ≥ ``ad_threshold``
 (default 0.35) — predictions far from the training data are not to be trusted.
 
@@ -24,7 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from rdkit import Chem
 
+from chemchallenge.generation.chemistry import profile_of
 from chemchallenge.generation.metrics import canonical, fingerprints, max_similarity
 
 DIRECTIONS = ("maximize", "minimize", "probability")
@@ -102,7 +105,15 @@ def select_candidates(
     cols = [o.name for o in objectives]
     if not seen:
         return pd.DataFrame(
-            columns=["smiles", "source", *cols, "desirability", "max_sim_train", "in_domain"]
+            columns=[
+                "smiles",
+                "source",
+                *cols,
+                "desirability",
+                "max_sim_train",
+                "in_domain",
+                "sensible",
+            ]
         )
     cand = list(seen)
     scores = np.asarray(score_fn(cand), dtype=float).reshape(len(cand), len(objectives))
@@ -112,8 +123,11 @@ def select_candidates(
     df["desirability"] = desirability(scores, objectives, ref_scores)
     df["max_sim_train"] = max_similarity(fingerprints(cand), fingerprints(list(train)))
     df["in_domain"] = df["max_sim_train"] >= ad_threshold
+    profile = profile_of(tuple(s for s in canonical(train_smiles) if s))
+    df["sensible"] = [profile.sensible(Chem.MolFromSmiles(s)) for s in cand]
     keep = favourable(scores, objectives, ref_scores).all(axis=1)
-    df = df[keep].sort_values(["in_domain", "desirability"], ascending=False, kind="stable")
+    order = ["in_domain", "sensible", "desirability"]
+    df = df[keep].sort_values(order, ascending=False, kind="stable")
     return df.head(top_k).reset_index(drop=True)
 
 

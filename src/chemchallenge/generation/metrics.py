@@ -14,6 +14,8 @@ canonical SMILES):
 - FCD: see :mod:`chemchallenge.generation.fcd`;
 - size in range: share of valid molecules with a heavy-atom count within the training set's
   1st–99th percentiles (degenerate tiny or run-away molecules fall outside);
+- sensible: share of valid molecules with only the training set's elements/charges and ring
+  sizes, no radicals, and a heavy-atom count in range (:mod:`.chemistry`);
 - property distances: Wasserstein-1 distance of logP (Crippen), QED, MW and SA score
   (Ertl & Schuffenhauer, RDKit Contrib) between generated and training molecules.
 
@@ -34,6 +36,7 @@ from rdkit.Chem import BRICS, QED, Crippen, Descriptors, rdFingerprintGenerator
 from rdkit.Chem.Scaffolds import MurckoScaffold
 from scipy.stats import wasserstein_distance
 
+from chemchallenge.generation.chemistry import sensible_fraction
 from chemchallenge.generation.fcd import embedding, frechet_from_embeddings
 
 RDLogger.DisableLog("rdApp.*")
@@ -249,6 +252,7 @@ def evaluate(
     }
     gen_props = properties(valid)
     out["size_in_range"] = size_in_range(gen_props, train_properties)
+    out["sensible"] = sensible_fraction(valid, [s for s in train if s])
     out.update(property_distances(gen_props, train_properties))
     return out
 
