@@ -215,6 +215,8 @@ def _check(cfg: Config) -> None:
         from chemchallenge.metrics import get_metric
 
         get_metric(cfg.data.metric)
+    if "ensemble" in cfg.models:
+        raise ConfigError("models.ensemble: 'ensemble' is reserved for the ensemble stage")
     for name in cfg.train.models:
         model = cfg.model(name)
         unknown = [f for f in model.features if f not in cfg.featurize.featurizers]

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+#: the name under which the ensemble's predictions are read like a model's
+ENSEMBLE = "ensemble"
+
+
 @dataclass(frozen=True)
 class Paths:
     root: Path = Path(".")
@@ -49,6 +53,10 @@ class Paths:
 
     # tune / train
     def model_dir(self, model: str) -> Path:
+        """``models/<model>/``; the ensemble lives apart in ``ensemble/`` so that DVC can make
+        it depend on the whole ``models/`` folder."""
+        if model == ENSEMBLE:
+            return self.root / ENSEMBLE
         return self.root / "models" / model
 
     def best_params(self, model: str) -> Path:

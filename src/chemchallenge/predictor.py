@@ -4,7 +4,7 @@ The predictor repeats what the pipeline did to the challenge molecules: standard
 (as in prepare), featurise with the same featurizers, impute missing values with the
 training medians and keep the columns the models were trained on (as the feature store
 does), then average the fold models; for ``ensemble`` the members' means are combined
-with ``models/ensemble/weights.json``. Each prediction comes with its spread across the
+with ``ensemble/weights.json``. Each prediction comes with its spread across the
 fold models (and ensemble members) and with the similarity to the training set::
 
     predictor = load_predictor(paths, cfg)          # submit.model by default
@@ -202,7 +202,7 @@ def _fingerprint(smiles: str) -> Any:
 
 def load_predictor(paths: Paths, cfg: Config, model: str | None = None) -> Predictor:
     """The predictor of ``model`` (default ``submit.model``; ``"ensemble"`` combines its
-    members with ``models/ensemble/weights.json``).
+    members with ``ensemble/weights.json``).
 
     Raises
     ------

@@ -6,7 +6,7 @@ OOF). For F1-type metrics, per-target decision thresholds are tuned on OOF too. 
 honest score is nested CV (see :mod:`chemchallenge.ensemble.nested`), reported at 0.5
 and with tuned thresholds, next to the best single model scored the same way.
 
-Writes ``models/ensemble/{oof,test}.parquet`` (the format of a model's), ``thresholds.json``,
+Writes ``ensemble/{oof,test}.parquet`` (the format of a model's), ``thresholds.json``,
 ``weights.json`` and ``metrics/ensemble.json`` (the keys of ``metrics/<model>.json``).
 """
 
