@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--input", required=True, help="CSV with a SMILES column")
     pr.add_argument("--output", default=None, help="output CSV (default: <input>.predictions.csv)")
     pr.add_argument("--model", default=None, help="model name (default: submit.model)")
+    pr.add_argument(
+        "--in-domain", type=float, default=0.35, help="Tanimoto threshold of the domain flag"
+    )
     rs = sub.add_parser("record-score", help="record a public leaderboard score")
     rs.add_argument("submission", help="file name (or unique prefix) in submissions/history")
     rs.add_argument("score", type=float, help="the leaderboard score shown by the site")
@@ -52,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("PYTHONHASHSEED", "0")
+    # idle OpenMP threads sleep instead of spinning: XGBoost/torch stay fast on 2 shared cores
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         cfg = load_config(args.params)
         paths = Paths(Path(args.root))
@@ -63,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "predict":
             from chemchallenge.predictor import predict_file
 
-            predict_file(cfg, paths, Path(args.input), args.output, args.model)
+            predict_file(cfg, paths, Path(args.input), args.output, args.model, args.in_domain)
         elif args.command == "record-score":
             from chemchallenge.registry import record_score
 

@@ -198,6 +198,7 @@ _CHOICES = {
     "prepare.conflicts": ("auto", "drop", "mean"),
     "prepare.cv.split": ("auto", "random", "stratified", "multilabel", "scaffold"),
     "tune.pruner": ("median", "hyperband", "none"),
+    "tune.sampler": ("tpe", "random"),
     "ensemble.method": ("mean_topk", "weights", "stacking"),
 }
 
@@ -229,9 +230,32 @@ def _check(cfg: Config) -> None:
         raise ConfigError(
             f"submit.thresholds: {thr!r} is not 'auto', a number or a mapping target: number"
         )
+    _check_tune_and_ensemble(cfg)
     sub = cfg.submit.model
     if sub != "ensemble" and sub not in cfg.train.models:
         raise ConfigError(f"submit.model: {sub!r} is neither 'ensemble' nor a trained model")
+
+
+def _check_tune_and_ensemble(cfg: Config) -> None:
+    for name, model in cfg.models.items():
+        if model.tune:
+            from chemchallenge.tuning.space import parse_search_space
+
+            parse_search_space(name, model.search_space)
+    if cfg.tune.n_trials < 1:
+        raise ConfigError(f"tune.n_trials: need at least 1 trial, got {cfg.tune.n_trials}")
+    n, k = cfg.tune.n_folds, cfg.prepare.cv.n_folds
+    if n is not None and not 1 <= n <= k:
+        raise ConfigError(f"tune.n_folds: {n} is not between 1 and prepare.cv.n_folds ({k})")
+    if cfg.ensemble.top_k < 1:
+        raise ConfigError(f"ensemble.top_k: need at least 1, got {cfg.ensemble.top_k}")
+    members = cfg.ensemble.models
+    if isinstance(members, str) and members != "all":
+        raise ConfigError(f"ensemble.models: {members!r} is neither 'all' nor a list of models")
+    if isinstance(members, list):
+        unknown = [m for m in members if m not in cfg.train.models]
+        if unknown or not members:
+            raise ConfigError(f"ensemble.models: {unknown or members} not in train.models")
 
 
 def config_from_dict(raw: dict[str, Any]) -> Config:

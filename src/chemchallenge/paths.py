@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-
 #: the name under which the ensemble's predictions are read like a model's
 ENSEMBLE = "ensemble"
 
@@ -80,7 +79,8 @@ class Paths:
         return self.root / "dvclive" / model
 
     def tuning_dir(self, model: str) -> Path:
-        return self.root / "optuna" / model
+        """Optuna figures and trials table of a tuned model."""
+        return self.model_dir(model) / "tuning"
 
     # submit
     @property

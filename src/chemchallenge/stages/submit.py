@@ -7,9 +7,7 @@ newest archived file, and the history and the registry are not DVC outputs.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,23 +15,14 @@ import pandas as pd
 
 from chemchallenge.config import Config
 from chemchallenge.errors import ChemChallengeError, ConfigError, MissingInputError
-from chemchallenge.io import read_json, read_parquet, write_csv
+from chemchallenge.io import read_json, read_parquet
 from chemchallenge.metrics import to_labels
 from chemchallenge.paths import Paths
+from chemchallenge.registry import REGISTRY_COLUMNS, archive_submission
 from chemchallenge.stages.train import load_task
 from chemchallenge.tasks import TaskSpec, TaskType
 
-REGISTRY_COLUMNS = [
-    "time",
-    "file",
-    "model",
-    "metric",
-    "cv_mean",
-    "cv_std",
-    "sha256",
-    "leaderboard_score",
-    "note",
-]
+__all__ = ["REGISTRY_COLUMNS", "archive", "build_submission", "run", "validate_submission"]
 
 
 def thresholds_for(cfg: Config, paths: Paths, model: str, task: TaskSpec) -> np.ndarray:
@@ -100,43 +89,8 @@ def _cv(paths: Paths, model: str) -> tuple[str, float, float]:
 
 def archive(paths: Paths, sub: pd.DataFrame, model: str) -> Path:
     """Write the submission into history (unless identical to an archived one) and return it."""
-    history = paths.submissions / "history"
-    history.mkdir(parents=True, exist_ok=True)
-    text = sub.to_csv(index=False)
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    registry_path = paths.submissions / "registry.csv"
-    registry = (
-        pd.read_csv(registry_path, dtype=str, keep_default_na=False)
-        if registry_path.exists()
-        else pd.DataFrame(columns=REGISTRY_COLUMNS)
-    )
-    same = registry[registry["sha256"] == digest]
-    if len(same) and (paths.root / same.iloc[-1]["file"]).exists():
-        print(f"submit: identical to the archived {same.iloc[-1]['file']}; not archived again")
-        return paths.root / same.iloc[-1]["file"]
-    now = datetime.now(UTC)
-    name = f"{now:%Y%m%dT%H%M%S}_{model}_{digest[:8]}.csv"
-    target = history / name
-    n = 1
-    while target.exists():  # never overwrite, even within the same second
-        target = history / f"{target.stem}_{n}.csv"
-        n += 1
-    write_csv(target, sub)
     metric, mean, std = _cv(paths, model)
-    row = {
-        "time": now.isoformat(timespec="seconds"),
-        "file": str(target.relative_to(paths.root)),
-        "model": model,
-        "metric": metric,
-        "cv_mean": f"{mean:.6g}",
-        "cv_std": f"{std:.6g}",
-        "sha256": digest,
-        "leaderboard_score": "",
-        "note": "",
-    }
-    registry = pd.concat([registry, pd.DataFrame([row])], ignore_index=True)
-    write_csv(registry_path, registry[REGISTRY_COLUMNS])
-    return target
+    return archive_submission(paths, sub, model, metric, mean, std)
 
 
 def run(cfg: Config, paths: Paths) -> None:
