@@ -34,8 +34,11 @@ from tqdm.auto import tqdm
 from chemchallenge.errors import ConfigError
 from chemchallenge.features.base import Featurizer, build_featurizer
 
-#: Start a pool only when the serial estimate of the remaining work exceeds this.
-MIN_PARALLEL_SECONDS = 0.25
+#: Start a pool only when the serial estimate of the remaining work exceeds this. Measured
+#: (benchmarks/bench_featurize.py): a pool of 2 costs Morgan ~30-40% more CPU in total
+#: (fork, page faults, copies), so it barely pays on ~5000 molecules (~0.3 s), while
+#: descriptors keep ~0.92 CPU efficiency (~1.8x on 2 free cores).
+MIN_PARALLEL_SECONDS = 1.0
 #: Target duration of one chunk of work in a worker.
 CHUNK_SECONDS = 0.1
 #: Serial warm-up/measurement before deciding (seconds, and at least this many molecules).
