@@ -9,7 +9,7 @@ descriptors) and ``y`` a float (batch, n_targets) tensor with NaN for missing la
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -17,7 +17,7 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from rdkit import Chem
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 from torch_geometric.data import Batch, Data
 
 from chemchallenge.errors import ConfigError
@@ -32,18 +32,6 @@ def _targets(y: np.ndarray | None, n: int) -> torch.Tensor:
     if y is None:
         return torch.zeros(n, 0)
     return torch.as_tensor(np.asarray(y, dtype=np.float32).reshape(n, -1))
-
-
-class TabularDataset(Dataset):
-    def __init__(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
-        self.x = torch.as_tensor(np.asarray(x, dtype=np.float32))
-        self.y = _targets(y, len(self.x))
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def __getitem__(self, i: int) -> Item:
-        return self.x[i], self.y[i]
 
 
 def random_variants(smiles: Sequence[str], n: int, seed: int) -> list[list[str]]:
@@ -81,6 +69,7 @@ class SmilesDataset(Dataset):
         self.y = _targets(y, len(self.pool))
         self.rng = np.random.default_rng(seed)
         self._ids: dict[tuple[int, int], torch.Tensor] = {}
+        self.lengths = [len(tokenize(p[0])) for p in self.pool]
 
     def __len__(self) -> int:
         return len(self.pool)
@@ -109,10 +98,6 @@ class GraphDataset(Dataset):
         return self.graphs[i], self.y[i], None if self.extra is None else self.extra[i]
 
 
-def collate_tabular(items: list[Item]) -> Item:
-    return torch.stack([x for x, _ in items]), torch.stack([y for _, y in items])
-
-
 def collate_tokens(items: list[Item], pad_idx: int) -> Item:
     """Pad to the longest sequence of the batch (dynamic padding)."""
     seqs = [t for t, _ in items]
@@ -127,6 +112,38 @@ def collate_graphs(items: list[tuple[Data, torch.Tensor, torch.Tensor | None]]) 
     if items[0][2] is not None:
         batch.extra = torch.stack([e for _, _, e in items])
     return batch, torch.stack([y for _, y, _ in items])
+
+
+class BucketBatchSampler(Sampler[list[int]]):
+    """Shuffled batches of similar lengths (less padding): shuffle, sort chunks of
+    ``bucket`` batches by length, cut into batches, shuffle the batches. A last batch of
+    one is merged into the previous one (BatchNorm needs two samples)."""
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int, bucket: int = 8):
+        self.lengths, self.batch_size = np.asarray(lengths), batch_size
+        self.rng, self.bucket = np.random.default_rng(seed), bucket
+
+    def _batches(self) -> list[list[int]]:
+        order = self.rng.permutation(len(self.lengths))
+        chunk = self.batch_size * self.bucket
+        batches: list[list[int]] = []
+        for start in range(0, len(order), chunk):
+            part = order[start : start + chunk]
+            part = part[np.argsort(self.lengths[part], kind="stable")]
+            batches += [
+                part[i : i + self.batch_size].tolist() for i in range(0, len(part), self.batch_size)
+            ]
+        if len(batches) > 1 and len(batches[-1]) == 1:
+            last = batches.pop()
+            batches[-1] += last
+        return [batches[i] for i in self.rng.permutation(len(batches))]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self._batches())
+
+    def __len__(self) -> int:
+        n = -(-len(self.lengths) // self.batch_size)
+        return n - 1 if n > 1 and len(self.lengths) % self.batch_size == 1 else n
 
 
 class DeepDataModule(pl.LightningDataModule):
@@ -146,6 +163,10 @@ class DeepDataModule(pl.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         n = len(self.train)  # type: ignore[arg-type]
+        lengths = getattr(self.train, "lengths", None)
+        if lengths is not None:
+            sampler = BucketBatchSampler(lengths, self.batch_size, self.seed)
+            return DataLoader(self.train, batch_sampler=sampler, collate_fn=self.collate)
         return DataLoader(
             self.train,
             batch_size=self.batch_size,
@@ -176,7 +197,7 @@ def _scaler(features: np.ndarray | None, what: str) -> tuple[np.ndarray, np.ndar
 class TabularAdapter:
     """Standard-scales ``X.features`` with statistics of the training rows (clipped)."""
 
-    collate = staticmethod(collate_tabular)
+    collate = None  # torch's default collate
 
     def __init__(self, clip: float = 10.0) -> None:
         self.clip = clip
@@ -196,7 +217,8 @@ class TabularAdapter:
         return np.clip(z, -self.clip, self.clip).astype(np.float32)
 
     def dataset(self, X: ModelInput, y: np.ndarray | None = None, train: bool = False) -> Dataset:
-        return TabularDataset(self.transform(X.features), y)
+        x = torch.as_tensor(self.transform(X.features))
+        return TensorDataset(x, _targets(y, len(x)))
 
     def tta_datasets(self, X: ModelInput) -> list[Dataset]:
         return [self.dataset(X)]

@@ -22,18 +22,14 @@ bigger settings pay off, e.g. in params.yaml::
 
 from __future__ import annotations
 
-import logging
 import tempfile
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import EarlyStopping
 from torch import nn
 
 from chemchallenge.errors import ConfigError
@@ -51,17 +47,19 @@ from chemchallenge.models.lightning import (
     SCHEDULERS,
     BestWeights,
     DeepModule,
-    EpochDVCLiveLogger,
     OptimSettings,
     balanced_class_weight,
     balanced_pos_weight,
+    make_trainer,
+    on_gpu,
     to_outputs,
+    training_context,
 )
 from chemchallenge.tasks import TaskSpec, TaskType
 
 #: training parameters every deep model accepts
 COMMON_DEFAULTS: dict[str, Any] = {
-    "epochs": 40,
+    "epochs": 30,
     "batch_size": 64,
     "lr": 1e-3,
     "optimizer": "adam",
@@ -79,10 +77,16 @@ COMMON_DEFAULTS: dict[str, Any] = {
 #: architecture (and input) parameters per kind; the first group goes to the net
 NET_DEFAULTS: dict[str, dict[str, Any]] = {
     "mlp": {"hidden": [256, 128], "norm": "batch"},
-    "smiles_cnn": {"embed_dim": 32, "channels": [64, 128], "kernel_size": 5, "head_hidden": 64},
+    "smiles_cnn": {
+        "embed_dim": 32,
+        "channels": [64, 128],
+        "kernel_size": 5,
+        "head_hidden": 64,
+        "norm": "none",
+    },
     "smiles_rnn": {
         "embed_dim": 32,
-        "hidden": 64,
+        "hidden": 48,
         "layers": 1,
         "cell": "gru",
         "bidirectional": True,
@@ -107,24 +111,19 @@ DATA_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 #: per-kind changes to the common defaults
 KIND_OVERRIDES: dict[str, dict[str, Any]] = {
-    "mlp": {"dropout": 0.2},
-    "dmpnn": {"dropout": 0.0},
+    "mlp": {"dropout": 0.2, "epochs": 40},
+    "smiles_cnn": {"epochs": 40},
+    "smiles_rnn": {"lr": 2e-3},
+    "gcn": {"epochs": 40},
+    "gin": {"epochs": 40},
+    "dmpnn": {"dropout": 0.0, "lr": 2e-3},
+    "attentivefp": {"lr": 2e-3},
 }
 _CHOICES = {
-    "optimizer": OPTIMIZERS,
+    "optimizer": tuple(OPTIMIZERS),
     "scheduler": SCHEDULERS,
     "class_weight": ("auto", "balanced", "none"),
 }
-_QUIET = [
-    ".*does not have many workers.*",
-    ".*smaller than the logging interval.*",
-    ".*has `shuffle=True`.*",
-    ".*Trying to infer the `batch_size`.*",
-    ".*Checkpoint directory.*",
-    ".*exists and is not empty.*",
-    ".*treespec, LeafSpec.*",
-    ".*Total length of .* across ranks is zero.*",
-]
 
 
 def resolve_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -142,40 +141,6 @@ def resolve_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
         if out[key] not in allowed:
             raise ConfigError(f"model kind {kind!r}: {key}={out[key]!r} is not one of {allowed}")
     return out
-
-
-@contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
-    """Small nets run fastest on one thread, and do not collapse when cores are shared."""
-    before = torch.get_num_threads()
-    if n > 0:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-@contextmanager
-def _training_context() -> Iterator[None]:
-    """Silence Lightning's chatter; restore torch's deterministic flag afterwards."""
-    det = torch.are_deterministic_algorithms_enabled()
-    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    log = logging.getLogger("pytorch_lightning")
-    level = log.level
-    log.setLevel(logging.WARNING)
-    with warnings.catch_warnings():
-        for pattern in _QUIET:
-            warnings.filterwarnings("ignore", message=pattern)
-        try:
-            yield
-        finally:
-            torch.use_deterministic_algorithms(det, warn_only=warn_only)
-            log.setLevel(level)
-
-
-def _on_gpu(accelerator: str) -> bool:
-    return accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
 
 
 class DeepEstimator:
@@ -240,34 +205,6 @@ class DeepEstimator:
             class_w = balanced_class_weight(y, self.task.n_outputs)
         return DeepModule(net, self.task, optim, self.y_mean, self.y_std, pos_w, class_w)
 
-    def _trainer(self, log_dir: Path | None, has_val: bool, root: str) -> pl.Trainer:
-        p = self.params
-        callbacks: list[pl.Callback] = []
-        if has_val:
-            callbacks.append(BestWeights("val_loss"))
-            if p["patience"] and p["patience"] > 0:
-                callbacks.append(EarlyStopping("val_loss", patience=int(p["patience"])))
-        logger: Any = False
-        if log_dir is not None:
-            logger = EpochDVCLiveLogger(dir=str(log_dir), save_dvc_exp=False, dvcyaml=None)
-            logger.log_hyperparams({"kind": self.kind, "seed": self.seed, **self.params})
-        return pl.Trainer(
-            max_epochs=int(p["epochs"]),
-            accelerator=p["accelerator"],
-            devices=1,
-            precision=p["precision"],
-            gradient_clip_val=p["grad_clip"] or None,
-            deterministic=True if not _on_gpu(p["accelerator"]) else "warn",
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            enable_checkpointing=False,
-            logger=logger,
-            callbacks=callbacks,
-            num_sanity_val_steps=0,
-            log_every_n_steps=1,
-            default_root_dir=root,
-        )
-
     def fit(
         self,
         X: ModelInput,
@@ -285,7 +222,7 @@ class DeepEstimator:
                 self.y_mean = np.nan_to_num(np.nanmean(y, axis=0))
                 std = np.nan_to_num(np.nanstd(y, axis=0))
             self.y_std = np.where(std > 1e-12, std, 1.0)
-        with _training_context(), _torch_threads(int(self.params["threads"])):
+        with training_context(int(self.params["threads"])):
             pl.seed_everything(self.seed, workers=True, verbose=False)
             self.adapter = self._make_adapter().fit(X)
             has_val = X_val is not None and y_val is not None and len(X_val) > 0
@@ -298,8 +235,9 @@ class DeepEstimator:
                 train_ds, val_ds, self.adapter.collate, int(self.params["batch_size"]), self.seed
             )
             module = self._module(self._build_net(), y, has_val)
+            hparams = {"kind": self.kind, "seed": self.seed, **self.params}
             with tempfile.TemporaryDirectory(prefix="chemchallenge-") as root:
-                trainer = self._trainer(log_dir, has_val, root)
+                trainer = make_trainer(self.params, has_val, log_dir, hparams, root)
                 trainer.fit(module, datamodule=dm)
             best = [c for c in trainer.callbacks if isinstance(c, BestWeights)]  # type: ignore[attr-defined]
             self.best_epoch_ = best[0].best_epoch if best else None
@@ -313,13 +251,13 @@ class DeepEstimator:
             raise RuntimeError(f"{self.kind}: predict() called before fit()")
         if len(X) == 0:
             return np.zeros((0, self.task.n_outputs))
-        device = torch.device("cuda" if _on_gpu(self.params["accelerator"]) else "cpu")
+        device = torch.device("cuda" if on_gpu(self.params["accelerator"]) else "cpu")
         net = self.net.to(device).eval()
         mean = torch.tensor(self.y_mean, dtype=torch.float32, device=device)
         std = torch.tensor(self.y_std, dtype=torch.float32, device=device)
         views = []
         try:
-            with _torch_threads(int(self.params["threads"])):
+            with training_context(int(self.params["threads"])):
                 for ds in self.adapter.tta_datasets(X):
                     outs = [
                         to_outputs(net(inputs.to(device)), self.task.task_type, mean, std).cpu()

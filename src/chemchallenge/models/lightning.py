@@ -9,8 +9,13 @@ loss.
 from __future__ import annotations
 
 import copy
+import logging
 import math
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,12 +23,22 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from dvclive.lightning import DVCLiveLogger
+from pytorch_lightning.callbacks import EarlyStopping
 from torch import nn
 
 from chemchallenge.metrics import score
 from chemchallenge.tasks import TaskSpec, TaskType
 
-OPTIMIZERS = ("sgd", "sgd_momentum", "adagrad", "adam", "adamw")
+#: name -> (params, lr, weight_decay) -> optimiser (weight decay = L2; decoupled for adamw)
+OPTIMIZERS: dict[str, Callable[[Any, float, float], torch.optim.Optimizer]] = {
+    "sgd": lambda p, lr, wd: torch.optim.SGD(p, lr=lr, weight_decay=wd),
+    "sgd_momentum": lambda p, lr, wd: torch.optim.SGD(
+        p, lr=lr, momentum=0.9, nesterov=True, weight_decay=wd
+    ),
+    "adagrad": lambda p, lr, wd: torch.optim.Adagrad(p, lr=lr, weight_decay=wd),
+    "adam": lambda p, lr, wd: torch.optim.Adam(p, lr=lr, weight_decay=wd),
+    "adamw": lambda p, lr, wd: torch.optim.AdamW(p, lr=lr, weight_decay=wd),
+}
 SCHEDULERS = ("none", "cosine", "plateau")
 
 
@@ -160,19 +175,9 @@ class DeepModule(pl.LightningModule):
 
     def configure_optimizers(self) -> Any:
         o = self.optim
-        params, lr, wd = self.parameters(), o.lr, o.weight_decay
-        if o.optimizer == "sgd":
-            opt: torch.optim.Optimizer = torch.optim.SGD(params, lr=lr, weight_decay=wd)
-        elif o.optimizer == "sgd_momentum":
-            opt = torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=wd)
-        elif o.optimizer == "adagrad":
-            opt = torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
-        elif o.optimizer == "adam":
-            opt = torch.optim.Adam(params, lr=lr, weight_decay=wd)
-        elif o.optimizer == "adamw":
-            opt = torch.optim.AdamW(params, lr=lr, weight_decay=wd)
-        else:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {o.optimizer!r}")
+        if o.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {o.optimizer!r}")
+        opt = OPTIMIZERS[o.optimizer](self.parameters(), o.lr, o.weight_decay)
         if o.scheduler == "cosine":
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(o.max_epochs, 1))
             return {"optimizer": opt, "lr_scheduler": sched}
@@ -224,3 +229,70 @@ class EpochDVCLiveLogger(DVCLiveLogger):
             val = value.item() if torch.is_tensor(value) else value
             live.log_metric(name, float(val))
         live.sync()
+
+
+_QUIET = [
+    ".*does not have many workers.*",
+    ".*treespec, LeafSpec.*",
+    ".*Total length of .* across ranks is zero.*",
+]
+
+
+@contextmanager
+def training_context(threads: int = 1) -> Iterator[None]:
+    """Silence Lightning's chatter, use ``threads`` torch CPU threads (small nets run fastest
+    on one and do not collapse on shared cores; 0: leave as is), and restore torch's
+    thread count and deterministic flag afterwards."""
+    det = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    n_threads = torch.get_num_threads()
+    log = logging.getLogger("pytorch_lightning")
+    level = log.level
+    log.setLevel(logging.WARNING)
+    if threads > 0:
+        torch.set_num_threads(threads)
+    with warnings.catch_warnings():
+        for pattern in _QUIET:
+            warnings.filterwarnings("ignore", message=pattern)
+        try:
+            yield
+        finally:
+            torch.use_deterministic_algorithms(det, warn_only=warn_only)
+            torch.set_num_threads(n_threads)
+            log.setLevel(level)
+
+
+def on_gpu(accelerator: str) -> bool:
+    return accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+
+
+def make_trainer(
+    p: dict[str, Any], has_val: bool, log_dir: Path | None, hparams: dict[str, Any], root: str
+) -> pl.Trainer:
+    """One quiet Trainer: early stopping and best weights when validating, DVCLive curves
+    when ``log_dir`` is given, no checkpoint files (``root`` is a temporary folder)."""
+    callbacks: list[pl.Callback] = []
+    if has_val:
+        callbacks.append(BestWeights("val_loss"))
+        if p["patience"] and p["patience"] > 0:
+            callbacks.append(EarlyStopping("val_loss", patience=int(p["patience"])))
+    logger: Any = False
+    if log_dir is not None:
+        logger = EpochDVCLiveLogger(dir=str(log_dir), save_dvc_exp=False, dvcyaml=None)
+        logger.log_hyperparams(hparams)
+    return pl.Trainer(
+        max_epochs=int(p["epochs"]),
+        accelerator=p["accelerator"],
+        devices=1,
+        precision=p["precision"],
+        gradient_clip_val=p["grad_clip"] or None,
+        deterministic=True if not on_gpu(p["accelerator"]) else "warn",
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        logger=logger,
+        callbacks=callbacks,
+        num_sanity_val_steps=0,
+        log_every_n_steps=1,
+        default_root_dir=root,
+    )

@@ -14,8 +14,9 @@ from chemchallenge.models.nets.mlp import MLP
 class SmilesCNN(nn.Module):
     """Input: (batch, length) token ids padded with ``pad_idx``; output: (batch, out_dim).
 
-    Every conv block is Conv1d -> BatchNorm -> ReLU, followed (except the last) by a
-    max-pool of width 2; padded positions are excluded from the final global max.
+    Every conv block is Conv1d -> BatchNorm (``norm="batch"``) -> ReLU, followed (except
+    the last) by a max-pool of width 2; padded positions are excluded from the global max.
+    BatchNorm statistics include padded positions, so pair it with unbucketed batches.
     """
 
     def __init__(
@@ -28,8 +29,11 @@ class SmilesCNN(nn.Module):
         kernel_size: int = 5,
         dropout: float = 0.1,
         head_hidden: int = 64,
+        norm: str = "batch",
     ) -> None:
         super().__init__()
+        if norm not in ("batch", "none"):
+            raise ValueError(f"norm must be 'batch' or 'none', got {norm!r}")
         self.pad_idx = pad_idx
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_idx)
         self.convs = nn.ModuleList()
@@ -37,7 +41,7 @@ class SmilesCNN(nn.Module):
         d = embed_dim
         for c in channels:
             self.convs.append(nn.Conv1d(d, c, kernel_size, padding=kernel_size // 2))
-            self.norms.append(nn.BatchNorm1d(c))
+            self.norms.append(nn.BatchNorm1d(c) if norm == "batch" else nn.Identity())
             d = c
         self.dropout = nn.Dropout(dropout)
         self.head = MLP(d, out_dim, (head_hidden,), dropout=dropout)
