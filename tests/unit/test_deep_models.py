@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +61,8 @@ def test_regression_in_original_units(kind: str, data, tmp_path: Path) -> None:
         rows = (curves / f"{name}.tsv").read_text().strip().splitlines()
         assert rows[0].startswith("step") and len(rows) == 3  # header + 2 epochs
     assert not (tmp_path / "dvclive" / kind / "dvc.yaml").exists()
+    summary = json.loads((tmp_path / "dvclive" / kind / "metrics.json").read_text())
+    assert summary["best_epoch"] in (0, 1)
     assert needs_features(kind) == (kind == "mlp")
 
 
@@ -78,6 +81,15 @@ def test_multiclass(kind: str, data, tmp_path: Path) -> None:
     y[5] = np.nan
     _, pred = _fit_predict(kind, MULTICLASS, y, data, tmp_path, class_weight="balanced")
     np.testing.assert_allclose(pred.sum(axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "attentivefp"])
+def test_binary(kind: str, data, tmp_path: Path) -> None:
+    y = np.zeros((36, 1))
+    y[::4] = 1.0  # imbalanced: pos_weight 3
+    task = TaskSpec(TaskType.BINARY, ["active"], "roc_auc")
+    _, pred = _fit_predict(kind, task, y, data, tmp_path, optimizer="adagrad")
+    assert ((pred > 0) & (pred < 1)).all()
 
 
 @pytest.mark.parametrize("kind", ["dmpnn", "gin"])

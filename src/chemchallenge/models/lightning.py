@@ -1,10 +1,8 @@
 """Training logic shared by every net: masked losses, optimisers, schedules, metric logging.
 
-:class:`DeepModule` wraps any ``nn.Module`` from :mod:`chemchallenge.models.nets` whose
-output is one raw score per output column (regression: standardised values; binary and
-multi-label: logits; multi-class: class logits). Missing labels (NaN) add nothing to the
-loss.
-"""
+:class:`DeepModule` wraps any net of :mod:`chemchallenge.models.nets` that outputs one raw
+score per output column (standardised values, logits or class logits). Missing labels
+(NaN) add nothing to the loss."""
 
 from __future__ import annotations
 
@@ -213,6 +211,8 @@ class BestWeights(pl.Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.state is not None:
             pl_module.load_state_dict(self.state)
+            if isinstance(trainer.logger, EpochDVCLiveLogger):  # into DVCLive's metrics.json
+                trainer.logger.experiment.summary.update(best_epoch=self.best_epoch)
 
 
 class EpochDVCLiveLogger(DVCLiveLogger):
