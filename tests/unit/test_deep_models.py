@@ -122,6 +122,13 @@ def test_unknown_and_bad_params() -> None:
         build_model("gcn", REG, {"tta": 3}, 0)
 
 
+def test_bad_architecture_choice(data) -> None:
+    train, _ = data
+    model = build_model("smiles_rnn", REG, {"cell": "transformer", "epochs": 1}, 0)
+    with pytest.raises(ConfigError, match="cell"):
+        model.fit(train, np.zeros((28, 1)))
+
+
 def test_masked_loss_ignores_missing_labels() -> None:
     raw = torch.tensor([[0.3, -1.0], [2.0, 0.5]], requires_grad=True)
     y = torch.tensor([[1.0, float("nan")], [0.0, 1.0]])

@@ -234,7 +234,11 @@ class DeepEstimator:
             dm = DeepDataModule(
                 train_ds, val_ds, self.adapter.collate, int(self.params["batch_size"]), self.seed
             )
-            module = self._module(self._build_net(), y, has_val)
+            try:
+                net = self._build_net()
+            except (TypeError, ValueError) as err:  # a bad architecture choice in params
+                raise ConfigError(f"model kind {self.kind!r}: {err}") from err
+            module = self._module(net, y, has_val)
             hparams = {"kind": self.kind, "seed": self.seed, **self.params}
             with tempfile.TemporaryDirectory(prefix="chemchallenge-") as root:
                 trainer = make_trainer(self.params, has_val, log_dir, hparams, root)
