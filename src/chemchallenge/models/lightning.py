@@ -235,6 +235,7 @@ _QUIET = [
     ".*does not have many workers.*",
     ".*treespec, LeafSpec.*",
     ".*Total length of .* across ranks is zero.*",
+    ".*have no `val_dataloader`.*",
 ]
 
 
