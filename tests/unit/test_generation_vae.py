@@ -146,3 +146,33 @@ def test_syntax_constrained_decoding_closes_branches_and_rings() -> None:
         assert "()" not in s and not re.search(r"[=#\-(]$", s), s
         for label in set(re.findall(r"\d", re.sub(r"\[[^\]]*\]", "", s))):
             assert re.sub(r"\[[^\]]*\]", "", s).count(label) % 2 == 0, s
+
+
+def test_greedy_and_beam_decoding() -> None:
+    from chemchallenge.generation.beam import beam_generate
+    from chemchallenge.generation.codec import MoleculeVAE
+
+    vocab = SmilesVocab.build(SMILES)
+    torch.manual_seed(0)
+    model = build_vae(vocab, embed=8, hidden=16, latent=4).eval()
+    vae = MoleculeVAE(model, vocab, 30)
+    z = np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32)
+    assert vae.decode(z, greedy=True) == vae.decode(z, greedy=True)  # deterministic
+    # width 1 is greedy decoding
+    assert vae.decode(z, beam=1) == vae.decode(z, greedy=True)
+    ids = beam_generate(model, torch.from_numpy(z), 30, width=4)
+    assert ids.shape[0] == 6 and ids.shape[1] <= 30
+    assert len(vae.sample(5, seed=1, beam=3)) == 5
+
+    def logp(tokens: list[int], zz: torch.Tensor) -> float:
+        seq = torch.tensor([[vocab.bos_idx, *tokens]])
+        lp = torch.log_softmax(model.decode(seq[:, :-1], zz.unsqueeze(0)), dim=-1)
+        return float(lp[0, torch.arange(len(tokens)), seq[0, 1:]].sum()) / len(tokens)
+
+    # the beam's pick is at least as likely (per token) as the greedy string
+    for i in range(6):
+        zi = torch.from_numpy(z[i])
+        greedy = vocab.encode(vae.decode(z[i : i + 1], greedy=True)[0])[1:]
+        beam = vocab.encode(vae.decode(z[i : i + 1], beam=4)[0])[1:]
+        if greedy[-1] == beam[-1] == vocab.eos_idx:
+            assert logp(beam, zi) >= logp(greedy, zi) - 1e-5

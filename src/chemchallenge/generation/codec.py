@@ -17,6 +17,7 @@ import selfies as sf
 import torch
 
 from chemchallenge.features.tokenizer import SmilesVocab
+from chemchallenge.generation.beam import beam_generate
 from chemchallenge.generation.figures import atomic_save
 from chemchallenge.generation.vae import (
     SmilesVAE,
@@ -82,7 +83,17 @@ class MoleculeVAE:
         temperature: float = 1.0,
         greedy: bool = False,
         seed: int | None = None,
+        beam: int = 0,
     ) -> list[str]:
+        """SMILES decoded from latent vectors: sampled at ``temperature``, arg-max
+        (``greedy``), or the best of a beam search of width ``beam`` (> 0)."""
+        if beam > 0:
+            zt = torch.as_tensor(np.asarray(z, dtype=np.float32))
+            strings = []
+            for i in range(0, len(zt), 256):
+                ids = beam_generate(self.model, zt[i : i + 256], self.max_len, beam)
+                strings.extend(self.vocab.decode(row) for row in ids.tolist())
+            return to_smiles(strings, self.representation)
         out = decode_latents(
             self.model,
             self.vocab,
@@ -95,8 +106,18 @@ class MoleculeVAE:
         )
         return to_smiles(out, self.representation)
 
-    def sample(self, n: int, temperature: float = 1.0, seed: int = 0) -> list[str]:
-        """``n`` SMILES decoded from the prior z ~ N(0, I)."""
+    def sample(
+        self,
+        n: int,
+        temperature: float = 1.0,
+        seed: int = 0,
+        greedy: bool = False,
+        beam: int = 0,
+    ) -> list[str]:
+        """``n`` SMILES decoded from the prior z ~ N(0, I) (decoding as in :meth:`decode`)."""
+        if greedy or beam > 0:
+            z = torch.randn(n, self.latent_dim, generator=torch.Generator().manual_seed(seed))
+            return self.decode(z.numpy(), temperature, greedy, seed, beam)
         out = sample_prior(
             self.model, self.vocab, n, self.max_len, temperature, seed, self._constrained
         )

@@ -35,7 +35,9 @@ class GuidedParams:
 class GenerateConfig:
     enabled: bool = True
     n_samples: int = 1000
-    temperature: float = 1.0
+    decoding: str = "sample"  # VAE/GAN decoder: sample (at temperature) | greedy | beam
+    temperature: float = 1.0  # softmax temperature when sampling (0: greedy)
+    beam_width: int = 5
     holdout_fraction: float = 0.2  # of the training molecules; half FCD reference, half floor
     extra_corpus: str | None = None  # null | chembl_drugs | path/to/file.csv (SMILES column)
     seed: int | None = None  # None: the top-level seed
@@ -59,7 +61,12 @@ def parse_generate(raw: dict[str, Any] | None) -> GenerateConfig:
     checks = [
         (gc.n_samples >= 10, "generate.n_samples: need at least 10"),
         (0.0 < gc.holdout_fraction < 0.9, "generate.holdout_fraction: must be in (0, 0.9)"),
-        (gc.temperature > 0, "generate.temperature: must be > 0"),
+        (gc.temperature >= 0, "generate.temperature: must be >= 0 (0: greedy decoding)"),
+        (
+            gc.decoding in ("sample", "greedy", "beam"),
+            f"generate.decoding: {gc.decoding!r} is not one of sample, greedy, beam",
+        ),
+        (gc.beam_width >= 1, "generate.beam_width: must be >= 1"),
         (
             gc.vae.kl_anneal in ("linear", "cyclical", "none"),
             f"generate.vae.kl_anneal: {gc.vae.kl_anneal!r} is not one of linear, cyclical, none",

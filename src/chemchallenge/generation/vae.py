@@ -151,8 +151,7 @@ class SmilesVAE(nn.Module):
             emb = self.embedding(tok)
             o, h = self.decoder(torch.cat([emb, z.unsqueeze(1)], dim=-1), h)
             logits = self.out(o[:, -1])
-            logits[:, self.pad_idx] = -torch.inf
-            logits[:, self.bos_idx] = -torch.inf
+            logits[:, [self.pad_idx, self.bos_idx, self.unk_idx]] = -torch.inf
             if constraint is not None:
                 logits = logits.masked_fill(~constraint.mask().to(logits.device), -torch.inf)
             if greedy or temperature <= 0:

@@ -1,7 +1,8 @@
 """Stage ``generate``: a SMILES VAE, a latent GAN and an n-gram baseline; MOSES-style metrics.
 
 Reads ``data/prepared/{train,test}.parquet``; writes ``generated/molecules.csv``,
-``generated/vae.pt`` (:meth:`chemchallenge.generation.codec.MoleculeVAE.load`),
+``generated/vae.pt`` (:meth:`chemchallenge.generation.codec.MoleculeVAE.load`), ``generated/gan.pt``
+(state dict of :class:`chemchallenge.generation.gan.LatentGAN`),
 ``generated/latent_{pca,tsne}.csv``, ``generated/interpolation.csv``, ``generated/figures/*.png``,
 ``generated/candidates.csv`` (when a trained predictor exists), ``metrics/generation.json`` and
 DVCLive curves under ``dvclive/generate/{vae,gan}``.
@@ -40,7 +41,7 @@ from chemchallenge.generation.baseline import NGramGenerator
 from chemchallenge.generation.codec import MoleculeVAE, to_model_strings
 from chemchallenge.generation.corpus import Corpus, build_corpus, load_extra
 from chemchallenge.generation.fcd import chemnet_available, embedding
-from chemchallenge.generation.figures import plot_properties
+from chemchallenge.generation.figures import atomic_save, plot_properties
 from chemchallenge.generation.gan import sample_latents, train_latent_gan
 from chemchallenge.generation.guided import (
     Objective,
@@ -126,13 +127,16 @@ def _run(cfg: Config, gc: GenerateConfig, paths: Paths, extra: list[str]) -> Non
     t1 = time.time()
     gan = train_latent_gan(z_train, gc.gan, curves / "gan", seed, gc.progress)
     timings["gan_train_s"] = time.time() - t1
+    atomic_save(out / "gan.pt", lambda p: torch.save(gan.state_dict(), p))
     ngram = NGramGenerator(gc.baseline.order).fit(corpus.train)
 
+    decoding = {"greedy": gc.decoding == "greedy", "beam": gc.beam_width * (gc.decoding == "beam")}
+
     def gan_sample(n: int, s: int) -> list[str]:
-        return vae.decode(sample_latents(gan, n, s), gc.temperature, seed=s)
+        return vae.decode(sample_latents(gan, n, s), gc.temperature, seed=s, **decoding)
 
     samplers: dict[str, Sampler] = {
-        "vae": lambda n, s: vae.sample(n, gc.temperature, s),
+        "vae": lambda n, s: vae.sample(n, gc.temperature, s, **decoding),
         "gan": gan_sample,
         "baseline": lambda n, s: ngram.sample(n, vp.max_len, s),
     }
@@ -206,6 +210,7 @@ def _run(cfg: Config, gc: GenerateConfig, paths: Paths, extra: list[str]) -> Non
         "seed": seed,
         "n_samples": gc.n_samples,
         "temperature": gc.temperature,
+        "decoding": gc.decoding,
     }
     write_json(paths.root / "metrics" / "generation.json", {**results, "info": info})
     log.info("generate: done in %.0f s", timings["total_s"])
