@@ -153,7 +153,8 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected a mapping, got {value!r}")
         _, val_tp = typing.get_args(tp)
         return {
-            str(k): _convert(v if v is not None else {}, val_tp, f"{where}.{k}")
+            # `name:` with no value means "no parameters" for mapping-valued entries
+            str(k): _convert({} if v is None and val_tp is not Any else v, val_tp, f"{where}.{k}")
             for k, v in value.items()
         }
     if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
