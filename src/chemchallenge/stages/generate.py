@@ -7,13 +7,21 @@ Reads ``data/prepared/{train,test}.parquet``; writes ``generated/molecules.csv``
 ``generated/candidates.csv`` (when a trained predictor exists), ``metrics/generation.json`` and
 DVCLive curves under ``dvclive/generate/{vae,gan}``.
 
-Defaults (CPU, 2 cores, demo data of 1282 molecules: well under 3 minutes): VAE 30 epochs,
-hidden 128, latent 64, batch 128, lr 2e-3, linear KL annealing to beta 0.1 over 10 epochs;
-latent GAN 150 epochs; 5-gram baseline; 1000 samples per generator at temperature 1.0.
-Bigger settings (see benchmarks/RESULTS.md, "Generation"), e.g.::
+Defaults (``generate:`` in params.yaml; CPU-friendly: the demo's 1282 molecules take about
+2 CPU-minutes on one thread): SMILES VAE with a CNN encoder and a GRU decoder (embed 64,
+hidden 256, latent 64), 30 epochs, batch 64, Adam 2e-3, KL weight annealed linearly to 0.1 over
+10 epochs; latent WGAN-GP 150 epochs; 5-gram baseline; 1000 samples per generator, sampled at
+temperature 1.0. Bigger settings, measured in benchmarks/RESULTS.md ("Generation")::
 
-    dvc exp run -S generate.vae.epochs=100 -S generate.vae.hidden=256 \\
-                -S generate.extra_corpus=chembl_drugs
+    dvc exp run -S generate.vae.epochs=150 -S generate.vae.augment=0.5 \
+                -S generate.vae.dropout=0.2 -S generate.decoding=beam
+    dvc exp run -S generate.extra_corpus=chembl_drugs        # + 2.6k approved drugs
+    dvc exp run -S generate.vae.representation=selfies       # validity 1 by construction
+
+Sampling: ``decoding: sample`` (MOSES convention, ``temperature``), ``greedy`` or ``beam``
+(``beam_width``); the latent carries the diversity, so greedy and beam decoding of random
+latents stay unique on drug-like sets, while they raise validity (on the tiny molecules of
+the demo, greedy decoding halves uniqueness).
 
 The held-out real molecules (``holdout_fraction`` of train) never reach any generator: half is
 the reference of FCD/SNN/scaffold/fragment similarity, half is the *floor* scored like a
