@@ -103,3 +103,28 @@ def test_sentences_without_any_output_give_only_generic_limits(tmp_path: Path) -
     assert words["models"] == [] and words["data"] == [] and words["summary"] == []
     assert any("ensemble" in s for s in words["limits"])
     assert any("tuned" in s for s in words["limits"])
+
+
+def test_generation_table_frames_selfies_validity_and_sentences_cite_sensible(
+    tmp_path: Path,
+) -> None:
+    from chemchallenge.report.figures_gen import _metrics_table
+    from chemchallenge.report.items import Table
+    from chemchallenge.report.words import generation_sentences
+
+    gen = {
+        "vae": {"validity": 1.0, "sensible": 0.77, "uniqueness": 1.0, "fcd": 20.3},
+        "baseline": {"validity": 0.04, "sensible": 0.0, "uniqueness": 1.0, "fcd": 28.7},
+        "floor": {"validity": 1.0, "sensible": 0.97, "uniqueness": 1.0, "fcd": 10.1},
+        "info": {"representation": "selfies", "timings": {"total_s": 1.0}},
+    }
+    ctx = Context(cfg=ReportConfig(), paths=Paths(tmp_path), featurizers={}, generation=gen)
+    facts: dict = {}
+    table = _metrics_table(ctx, facts)
+    assert isinstance(table, Table) and "SELFIES" in table.caption
+    assert table.columns == ["metric", "vae", "baseline", "floor"]
+    said = generation_sentences(ctx, facts)
+    assert [s.split(":")[0] for s in said] == ["validity", "sensible", "uniqueness", "fcd"]
+    assert "vae 0.77" in said[1] and "floor 0.97" in said[1]
+    gen["info"]["representation"] = "smiles"
+    assert "SELFIES" not in _metrics_table(ctx, {}).caption

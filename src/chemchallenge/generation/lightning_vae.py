@@ -38,7 +38,7 @@ class VAEParams:
     """Hyper-parameters of the VAE (``generate.vae`` in params.yaml)."""
 
     epochs: int = 30
-    representation: str = "smiles"  # smiles | selfies (see generation/codec.py)
+    representation: str = "selfies"  # selfies | smiles (see generation/codec.py)
     constrained: bool = False  # syntax-constrained SMILES sampling (generation/grammar.py)
     batch_size: int = 64
     encoder: str = "cnn"  # cnn | gru

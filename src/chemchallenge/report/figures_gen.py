@@ -70,6 +70,12 @@ def _metrics_table(ctx: Context, facts: dict[str, Any]) -> Table | Note:
         "MOSES-style metrics. Frame: `baseline` is a trivial generator (the bar to beat), "
         "`floor` scores held-out real molecules (the best attainable)."
     )
+    if (ctx.generation or {}).get("info", {}).get("representation") == "selfies":
+        cap += (
+            " The VAE and GAN write SELFIES, so their validity is 1 by construction: "
+            "judge them by `sensible` (training elements, charges and ring sizes, no radicals, "
+            "size in the training range), FCD and the property distances."
+        )
     return Table("Generation metrics", ["metric", *df.columns], rows, cap)
 
 

@@ -200,7 +200,8 @@ def generation_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
     if df is None:
         return []
     out = []
-    for metric in [m for m in ("validity", "uniqueness", "novelty", "fcd") if m in df.index][:3]:
+    wanted = ("validity", "sensible", "uniqueness", "novelty", "fcd")
+    for metric in [m for m in wanted if m in df.index][:4]:
         out.append(
             f"{metric}: " + ", ".join(f"{c} {fmt(v)}" for c, v in df.loc[metric].items()) + "."
         )
