@@ -122,9 +122,11 @@ def collate(pad_idx: int):
 
 
 class LitVAE(pl.LightningModule):
-    def __init__(self, model: SmilesVAE, params: VAEParams) -> None:
+    def __init__(
+        self, model: SmilesVAE, params: VAEParams, vocab: SmilesVocab | None = None
+    ) -> None:
         super().__init__()
-        self.model, self.params = model, params
+        self.model, self.params, self.vocab = model, params, vocab
 
     def _beta(self) -> float:
         n_batches = max(1, int(self.trainer.num_training_batches))
@@ -168,10 +170,15 @@ def make_logger(log_dir: Path | None) -> Any:
 
 
 def make_trainer(
-    epochs: int, log_dir: Path | None, grad_clip: float | None = None, progress: bool = True
+    epochs: int,
+    log_dir: Path | None,
+    grad_clip: float | None = None,
+    progress: bool = True,
+    callbacks: list[pl.Callback] | None = None,
 ) -> pl.Trainer:
     return pl.Trainer(
         max_epochs=epochs,
+        callbacks=callbacks,
         accelerator="auto",
         devices=1,
         logger=make_logger(log_dir),
@@ -207,8 +214,12 @@ def train_vae(
     log_dir: Path | None = None,
     seed: int = 0,
     progress: bool = True,
+    callbacks: list[pl.Callback] | None = None,
 ) -> tuple[SmilesVAE, SmilesVocab]:
-    """Fit a VAE on ``smiles``; returns the model (eval mode, on CPU) and its vocabulary."""
+    """Fit a VAE on ``smiles``; returns the model (eval mode, on CPU) and its vocabulary.
+
+    ``callbacks``: extra Lightning callbacks (e.g. the learning-curve benchmark's sampler); the
+    LightningModule's ``vocab`` attribute gives them the vocabulary."""
     pl.seed_everything(seed, workers=True, verbose=False)
     vocab, kept = fit_vocab(smiles, params.max_len)
     if not kept:
@@ -229,8 +240,8 @@ def train_vae(
             batch_sampler=BucketBatchSampler([len(vocab.encode(s)) for s in val], 256, seed),
             collate_fn=pad,
         )
-    trainer = make_trainer(params.epochs, log_dir, params.grad_clip or None, progress)
-    trainer.fit(LitVAE(model, params), train_dl, val_dl)
+    trainer = make_trainer(params.epochs, log_dir, params.grad_clip or None, progress, callbacks)
+    trainer.fit(LitVAE(model, params, vocab), train_dl, val_dl)
     return model.cpu().eval(), vocab
 
 
