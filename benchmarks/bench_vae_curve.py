@@ -9,8 +9,7 @@ Usage::
 
     python benchmarks/bench_vae_curve.py --data admet --epochs 70 --set representation=smiles
     python benchmarks/bench_vae_curve.py --data admet --epochs 40            # SELFIES (default)
-    python benchmarks/bench_vae_curve.py --data admet --epochs 40 --set representation=smiles \
-        --kekule                  # experiment: train on Kekulé SMILES (no aromatic atoms)
+    python benchmarks/bench_vae_curve.py --data admet --epochs 40 --set representation=kekule
 
 ``--set key=value`` overrides ``generate.vae`` (YAML values).
 """
@@ -29,7 +28,6 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 import yaml
-from rdkit import Chem
 
 from chemchallenge.config import build_section, config_from_dict
 from chemchallenge.generation import metrics as M
@@ -43,7 +41,7 @@ from chemchallenge.paths import Paths
 from chemchallenge.stages import prepare
 
 ADMET = Path(__file__).resolve().parents[2] / "shared" / "data" / "challenge-admet"
-# name, temperature, syntax-constrained (SMILES only), greedy
+# name, temperature, syntax+valence-constrained (SMILES only), greedy
 DECODINGS = [
     ("T1.0", 1.0, False, False),
     ("T0.7", 0.7, False, False),
@@ -53,18 +51,6 @@ DECODINGS = [
 SMILES_ONLY = [("T1.0c", 1.0, True, False), ("T0.7c", 0.7, True, False)]
 
 
-def kekule(smiles: str) -> str:
-    """Kekulé SMILES (explicit single/double bonds, no aromatic atoms); input if impossible."""
-    mol = Chem.MolFromSmiles(smiles)
-    if mol is None:
-        return smiles
-    try:
-        Chem.Kekulize(mol, clearAromaticFlags=True)
-    except Chem.KekulizeException:
-        return smiles
-    return Chem.MolToSmiles(mol, kekuleSmiles=True)
-
-
 class SampleEvery(pl.Callback):
     """Scores prior samples of the model being trained every ``every`` epochs."""
 
@@ -72,7 +58,8 @@ class SampleEvery(pl.Callback):
         self.vp, self.corpus, self.every, self.n = vp, corpus, every, n
         self.train = set(corpus.train)
         self.ref = embedding(corpus.reference)
-        self.decodings = DECODINGS + (SMILES_ONLY if vp.representation == "smiles" else [])
+        smiles = vp.representation in ("smiles", "kekule")
+        self.decodings = DECODINGS + (SMILES_ONLY if smiles else [])
         self.t0 = time.time()
 
     def on_train_epoch_end(self, trainer: pl.Trainer, lit: pl.LightningModule) -> None:
@@ -107,7 +94,6 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=10)
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--kekule", action="store_true", help="train on Kekulé SMILES")
     ap.add_argument("--set", action="append", default=[], help="generate.vae.<key>=<value>")
     args = ap.parse_args()
     raw = {k: yaml.safe_load(v) for k, _, v in (s.partition("=") for s in args.set)}
@@ -123,9 +109,7 @@ def main() -> None:
             prepare.run(cfg, paths)
         corpus = build_corpus(read_parquet(paths.train), read_parquet(paths.test), [], 0.2, 42)
     strings = [s for s in to_model_strings(corpus.train, vp.representation) if s]
-    if args.kekule:
-        strings = [kekule(s) for s in strings]
-    print(f"data={args.data} n_train={len(strings)} kekule={args.kekule} {vp}", flush=True)
+    print(f"data={args.data} n_train={len(strings)} {vp}", flush=True)
     callback = SampleEvery(vp, corpus, args.every, args.n)
     train_vae(strings, vp, None, None, args.seed, False, [callback])
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import selfies as sf
 import torch
+from rdkit import Chem
 
 from chemchallenge.features.tokenizer import SmilesVocab
 from chemchallenge.generation.beam import beam_generate
@@ -27,13 +28,27 @@ from chemchallenge.generation.vae import (
     sample_prior,
 )
 
-REPRESENTATIONS = ("smiles", "selfies")
+REPRESENTATIONS = ("selfies", "smiles", "kekule")
+
+
+def kekule_smiles(smiles: str) -> str | None:
+    """Kekulé SMILES (explicit single/double bonds, no aromatic atoms), None if impossible."""
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        return None
+    try:
+        Chem.Kekulize(mol, clearAromaticFlags=True)
+    except Chem.KekulizeException:
+        return None
+    return Chem.MolToSmiles(mol, kekuleSmiles=True)
 
 
 def to_model_strings(smiles: Sequence[str], representation: str) -> list[str | None]:
-    """SMILES → the model's strings (None where SELFIES cannot encode the molecule)."""
+    """SMILES → the model's strings (None where SELFIES or Kekulé SMILES cannot encode it)."""
     if representation == "smiles":
         return list(smiles)
+    if representation == "kekule":
+        return [kekule_smiles(s) for s in smiles]
     out: list[str | None] = []
     for s in smiles:
         try:
@@ -45,7 +60,7 @@ def to_model_strings(smiles: Sequence[str], representation: str) -> list[str | N
 
 def to_smiles(strings: Sequence[str], representation: str) -> list[str]:
     """The model's strings → SMILES (undecodable SELFIES give an empty string)."""
-    if representation == "smiles":
+    if representation in ("smiles", "kekule"):
         return list(strings)
     out = []
     for s in strings:
@@ -66,7 +81,7 @@ class MoleculeVAE:
 
     @property
     def _constrained(self) -> bool:
-        return self.constrained and self.representation == "smiles"
+        return self.constrained and self.representation in ("smiles", "kekule")
 
     @property
     def latent_dim(self) -> int:

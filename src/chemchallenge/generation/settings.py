@@ -7,6 +7,7 @@ from typing import Any
 
 from chemchallenge.config import build_section
 from chemchallenge.errors import ConfigError
+from chemchallenge.generation.codec import REPRESENTATIONS
 from chemchallenge.generation.gan import GANParams
 from chemchallenge.generation.guided import DIRECTIONS
 from chemchallenge.generation.lightning_vae import VAEParams
@@ -72,8 +73,9 @@ def parse_generate(raw: dict[str, Any] | None) -> GenerateConfig:
             f"generate.vae.kl_anneal: {gc.vae.kl_anneal!r} is not one of linear, cyclical, none",
         ),
         (
-            gc.vae.representation in ("smiles", "selfies"),
-            f"generate.vae.representation: {gc.vae.representation!r} is not smiles or selfies",
+            gc.vae.representation in REPRESENTATIONS,
+            f"generate.vae.representation: {gc.vae.representation!r} is not one of "
+            + ", ".join(REPRESENTATIONS),
         ),
         (
             gc.vae.encoder in ("gru", "cnn"),

@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from chemchallenge.features.tokenizer import UNK, SmilesVocab
-from chemchallenge.generation.grammar import SmilesGrammar
+from chemchallenge.generation.valence import ValenceGrammar
 
 
 class CNNEncoder(nn.Module):
@@ -140,7 +140,7 @@ class SmilesVAE(nn.Module):
         """Decode latents token by token → (B, <= max_len) ids, BOS excluded, EOS included.
 
         ``constraint``: an object with ``mask() -> (B, vocab) bool`` (allowed next tokens) and
-        ``update(tokens)``, e.g. :class:`~chemchallenge.generation.grammar.SmilesGrammar`.
+        ``update(tokens)``, e.g. :class:`~chemchallenge.generation.valence.ValenceGrammar`.
         """
         b = z.size(0)
         h = self._h0(z)
@@ -236,7 +236,7 @@ def decode_latents(
     constrained: bool = False,
 ) -> list[str]:
     """SMILES strings decoded from latent vectors (not checked for validity); ``constrained``:
-    syntax-constrained decoding (:mod:`chemchallenge.generation.grammar`)."""
+    syntax- and valence-constrained decoding (:mod:`chemchallenge.generation.valence`)."""
     model.eval()
     dev = _device(model)
     z = torch.as_tensor(np.asarray(z, dtype=np.float32)) if isinstance(z, np.ndarray) else z
@@ -247,7 +247,7 @@ def decode_latents(
     out: list[str] = []
     for i in range(0, z.size(0), batch_size):
         zb = z[i : i + batch_size].to(dev)
-        grammar = SmilesGrammar(vocab, zb.size(0), max_len) if constrained else None
+        grammar = ValenceGrammar(vocab, zb.size(0), max_len) if constrained else None
         ids = model.generate(zb, max_len, temperature, greedy, gen, grammar)
         out.extend(vocab.decode(row) for row in ids.cpu().tolist())
     return out
