@@ -126,5 +126,6 @@ def test_generation_table_frames_selfies_validity_and_sentences_cite_sensible(
     said = generation_sentences(ctx, facts)
     assert [s.split(":")[0] for s in said] == ["validity", "sensible", "uniqueness", "fcd"]
     assert "vae 0.77" in said[1] and "floor 0.97" in said[1]
-    gen["info"]["representation"] = "smiles"
-    assert "SELFIES" not in _metrics_table(ctx, {}).caption
+    gen["info"] |= {"representation": "kekule", "constrained": True}
+    caption = _metrics_table(ctx, {}).caption
+    assert "SELFIES" not in caption and "valence constraints" in caption

@@ -1,9 +1,11 @@
 """A trained VAE seen from outside: SMILES in, latent vectors, SMILES out.
 
-Inside, the model reads and writes either SMILES (default) or SELFIES (Krenn et al., 2020:
-every SELFIES string decodes to a valid molecule). Both are split by the shared tokenizer
-(a SELFIES symbol is one bracket token). With SELFIES, validity is ~1 by construction, so judge
-the molecules by uniqueness, novelty, FCD and size instead.
+Inside, the model reads and writes Kekulé SMILES (default: explicit single and double bonds, no
+aromatic atoms, so no ring ever fails kekulisation), canonical SMILES, or SELFIES (Krenn et al.,
+2020: every SELFIES string decodes to a valid molecule). All are split by the shared tokenizer
+(a SELFIES symbol is one bracket token). SMILES of either kind may be decoded under syntax and
+valence constraints (``constrained``, generation/valence.py). With SELFIES, validity is ~1 by
+construction, so judge the molecules by uniqueness, novelty, FCD and size instead.
 """
 
 from __future__ import annotations

@@ -38,8 +38,8 @@ class VAEParams:
     """Hyper-parameters of the VAE (``generate.vae`` in params.yaml)."""
 
     epochs: int = 30
-    representation: str = "selfies"  # selfies | smiles | kekule (see generation/codec.py)
-    constrained: bool = False  # syntax+valence-constrained SMILES sampling (valence.py)
+    representation: str = "kekule"  # kekule | smiles | selfies (see generation/codec.py)
+    constrained: bool = True  # syntax+valence-constrained SMILES sampling (valence.py)
     batch_size: int = 64
     encoder: str = "cnn"  # cnn | gru
     embed: int = 64

@@ -70,7 +70,13 @@ def _metrics_table(ctx: Context, facts: dict[str, Any]) -> Table | Note:
         "MOSES-style metrics. Frame: `baseline` is a trivial generator (the bar to beat), "
         "`floor` scores held-out real molecules (the best attainable)."
     )
-    if (ctx.generation or {}).get("info", {}).get("representation") == "selfies":
+    info = (ctx.generation or {}).get("info", {})
+    if info.get("constrained"):
+        cap += (
+            " The VAE and GAN decode SMILES under syntax and valence constraints: validity "
+            "counts the molecules that still fail (dead ends, rings RDKit rejects)."
+        )
+    if info.get("representation") == "selfies":
         cap += (
             " The VAE and GAN write SELFIES, so their validity is 1 by construction: "
             "judge them by `sensible` (training elements, charges and ring sizes, no radicals, "
