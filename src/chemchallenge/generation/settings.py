@@ -37,7 +37,7 @@ class GenerateConfig:
     enabled: bool = True
     n_samples: int = 1000
     decoding: str = "sample"  # VAE/GAN decoder: sample (at temperature) | greedy | beam
-    temperature: float = 0.7  # softmax temperature when sampling (0: greedy)
+    temperature: float = 0.5  # softmax temperature when sampling (0: greedy)
     beam_width: int = 5
     holdout_fraction: float = 0.2  # of the training molecules; half FCD reference, half floor
     extra_corpus: str | None = None  # null | chembl_drugs | path/to/file.csv (SMILES column)
