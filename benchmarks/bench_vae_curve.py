@@ -8,8 +8,8 @@ plus the greedy reconstruction rate of 200 training molecules. Nothing is kept.
 Usage::
 
     python benchmarks/bench_vae_curve.py --data admet --epochs 70 --set representation=smiles
-    python benchmarks/bench_vae_curve.py --data admet --epochs 40            # SELFIES (default)
-    python benchmarks/bench_vae_curve.py --data admet --epochs 40 --set representation=kekule
+    python benchmarks/bench_vae_curve.py --data admet --epochs 40            # Kekulé (default)
+    python benchmarks/bench_vae_curve.py --data admet --epochs 40 --set representation=selfies
 
 ``--set key=value`` overrides ``generate.vae`` (YAML values).
 """
@@ -32,10 +32,11 @@ import yaml
 from chemchallenge.config import build_section, config_from_dict
 from chemchallenge.generation import metrics as M
 from chemchallenge.generation.chemistry import sensible_fraction
-from chemchallenge.generation.codec import MoleculeVAE, to_model_strings
+from chemchallenge.generation.codec import SMILES_FORMS, MoleculeVAE, to_model_strings
 from chemchallenge.generation.corpus import Corpus, build_corpus
 from chemchallenge.generation.fcd import embedding, frechet_from_embeddings
 from chemchallenge.generation.lightning_vae import VAEParams, train_vae
+from chemchallenge.generation.settings import GenerateConfig
 from chemchallenge.io import read_parquet
 from chemchallenge.paths import Paths
 from chemchallenge.stages import prepare
@@ -58,7 +59,7 @@ class SampleEvery(pl.Callback):
         self.vp, self.corpus, self.every, self.n = vp, corpus, every, n
         self.train = set(corpus.train)
         self.ref = embedding(corpus.reference)
-        smiles = vp.representation in ("smiles", "kekule")
+        smiles = vp.representation in SMILES_FORMS
         self.decodings = DECODINGS + (SMILES_ONLY if smiles else [])
         self.t0 = time.time()
 
@@ -107,7 +108,9 @@ def main() -> None:
         paths = Paths(Path(tmp))
         with contextlib.redirect_stdout(io.StringIO()):
             prepare.run(cfg, paths)
-        corpus = build_corpus(read_parquet(paths.train), read_parquet(paths.test), [], 0.2, 42)
+        holdout = GenerateConfig().holdout_fraction  # the stage's split
+        train, test = read_parquet(paths.train), read_parquet(paths.test)
+        corpus = build_corpus(train, test, [], holdout, args.seed)
     strings = [s for s in to_model_strings(corpus.train, vp.representation) if s]
     print(f"data={args.data} n_train={len(strings)} {vp}", flush=True)
     callback = SampleEvery(vp, corpus, args.every, args.n)

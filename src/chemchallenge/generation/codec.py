@@ -31,6 +31,7 @@ from chemchallenge.generation.vae import (
 )
 
 REPRESENTATIONS = ("selfies", "smiles", "kekule")
+SMILES_FORMS = ("smiles", "kekule")  # written as SMILES: decodable under constraints
 
 
 def kekule_smiles(smiles: str) -> str | None:
@@ -62,7 +63,7 @@ def to_model_strings(smiles: Sequence[str], representation: str) -> list[str | N
 
 def to_smiles(strings: Sequence[str], representation: str) -> list[str]:
     """The model's strings → SMILES (undecodable SELFIES give an empty string)."""
-    if representation in ("smiles", "kekule"):
+    if representation in SMILES_FORMS:
         return list(strings)
     out = []
     for s in strings:
@@ -82,8 +83,9 @@ class MoleculeVAE:
     constrained: bool = False  # syntax-constrained SMILES decoding (grammar.py)
 
     @property
-    def _constrained(self) -> bool:
-        return self.constrained and self.representation in ("smiles", "kekule")
+    def constrained_decoding(self) -> bool:
+        """Whether sampling runs under the syntax+valence constraints (SMILES forms only)."""
+        return self.constrained and self.representation in SMILES_FORMS
 
     @property
     def latent_dim(self) -> int:
@@ -119,7 +121,7 @@ class MoleculeVAE:
             temperature,
             greedy,
             seed,
-            constrained=self._constrained,
+            constrained=self.constrained_decoding,
         )
         return to_smiles(out, self.representation)
 
@@ -136,7 +138,7 @@ class MoleculeVAE:
             z = torch.randn(n, self.latent_dim, generator=torch.Generator().manual_seed(seed))
             return self.decode(z.numpy(), temperature, greedy, seed, beam)
         out = sample_prior(
-            self.model, self.vocab, n, self.max_len, temperature, seed, self._constrained
+            self.model, self.vocab, n, self.max_len, temperature, seed, self.constrained_decoding
         )
         return to_smiles(out, self.representation)
 

@@ -131,8 +131,8 @@ class ValenceGrammar(SmilesGrammar):
                     left[cur] -= order
                     left[-1] -= order
                 self.cur[b], self.bond[b] = len(left) - 1, 0.0
-            elif kind == "bond":
-                self.bond[b] = 0.0 if tok == "." else float(self.order[t])
+            elif kind == "bond":  # "." (order 0) starts a new fragment: nothing to attach to
+                self.bond[b] = float(self.order[t])
                 if tok == ".":
                     self.cur[b] = None
             elif kind == "(":

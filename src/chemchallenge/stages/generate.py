@@ -231,7 +231,7 @@ def _run(cfg: Config, gc: GenerateConfig, paths: Paths, extra: list[str]) -> Non
         "temperature": gc.temperature,
         "decoding": gc.decoding,
         "representation": vp.representation,
-        "constrained": vp.constrained and vp.representation != "selfies",
+        "constrained": vae.constrained_decoding,
     }
     write_json(paths.root / "metrics" / "generation.json", {**results, "info": info})
     log.info("generate: done in %.0f s", timings["total_s"])
