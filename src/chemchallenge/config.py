@@ -78,8 +78,8 @@ class TrainConfig:
 
 @dataclass
 class TuneConfig:
-    n_trials: int = 20
-    timeout: float | None = None
+    n_trials: int = 10
+    timeout: float | None = None  # seconds; None: the trial budget alone ends a study
     storage: str = "sqlite:///optuna/studies.db"
     sampler: str = "tpe"
     pruner: str = "median"  # median | hyperband | none

@@ -72,7 +72,12 @@ class Paths:
         return self.model_dir(model) / "test.parquet"
 
     def metrics(self, model: str) -> Path:
+        """DVC metrics: a few numbers (see :mod:`chemchallenge.scores`)."""
         return self.root / "metrics" / f"{model}.json"
+
+    def scores(self, model: str) -> Path:
+        """Everything the train (or ensemble) stage measured: per fold, per target, params."""
+        return self.model_dir(model) / "scores.json"
 
     def curves(self, model: str) -> Path:
         """DVCLive directory of a network's learning curves (one sub-folder per fold)."""
@@ -91,6 +96,16 @@ class Paths:
     @property
     def generated(self) -> Path:
         return self.root / "generated"
+
+    @property
+    def generation_scores(self) -> Path:
+        """Everything ``generate`` measured (``metrics/generation.json`` holds a summary)."""
+        return self.generated / "generation.json"
+
+    @property
+    def candidates(self) -> Path:
+        """Output folder of the ``candidates`` stage (trained predictor x generated molecules)."""
+        return self.root / "candidates"
 
     # report
     @property

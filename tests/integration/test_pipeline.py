@@ -99,11 +99,14 @@ def test_pipeline(
         np.testing.assert_allclose(fallback, train.prior(y, task))
         assert paths.estimators(name).exists()
         assert (paths.curves(name) / "cv_scores.csv").exists()
-        metrics = json.loads(paths.metrics(name).read_text())
+        metrics = json.loads(paths.scores(name).read_text())
         assert metrics["model"] == name and metrics["metric"] == task.metric
         assert len(metrics["folds"]) == 3
         assert np.isfinite([metrics["cv_mean"], metrics["oof"], metrics["train_mean"]]).all()
         assert set(metrics["per_target"]) == set(task.targets)
+        summary = json.loads(paths.metrics(name).read_text())  # what `dvc metrics show` lists
+        assert summary["cv_mean"] == round(metrics["cv_mean"], 5)
+        assert all(isinstance(v, float) for v in summary.values()), summary
 
     # submit
     sub_path = paths.submissions / "submission.csv"

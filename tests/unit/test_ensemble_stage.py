@@ -75,13 +75,13 @@ def make_project(root: Path, task: TaskSpec, holdout: bool = False, seed: int = 
         test.insert(0, "id", test_ids)
         write_parquet(paths.test_pred(m), test)
         write_json(
-            paths.metrics(m), {"cv_mean": 1.0 + j if not task.is_classification else 0.9 - 0.1 * j}
+            paths.scores(m), {"cv_mean": 1.0 + j if not task.is_classification else 0.9 - 0.1 * j}
         )
     return paths
 
 
 def _read(paths: Paths) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
-    metrics = json.loads(paths.metrics("ensemble").read_text())
+    metrics = json.loads(paths.scores("ensemble").read_text())
     return (
         metrics,
         pd.read_parquet(paths.oof("ensemble")),
@@ -178,4 +178,4 @@ def test_missing_members(tmp_path: Path) -> None:
     with pytest.raises(MissingInputError, match="train@m2"):
         ensemble.run(_cfg(models=["m1", "m2"]), paths)
     ensemble.run(_cfg(models="all"), paths)
-    assert json.loads(paths.metrics("ensemble").read_text())["members"] == ["m1", "m3"]
+    assert json.loads(paths.scores("ensemble").read_text())["members"] == ["m1", "m3"]

@@ -237,7 +237,7 @@ def history_files(paths: Paths) -> list[str]:
 
 def test_archive_never_overwrites(prepared: Callable, paths: Paths) -> None:
     cfg, _ = prepared("regression")
-    write_json(paths.metrics(MODEL), {"metric": "rmse", "cv_mean": 1.25, "cv_std": 0.5})
+    write_json(paths.scores(MODEL), {"metric": "rmse", "cv_mean": 1.25, "cv_std": 0.5})
     write_pred(paths, rng_scores(15, 1, seed=1))
     submit.run(cfg, paths)
     first = (paths.submissions / "submission.csv").read_text()

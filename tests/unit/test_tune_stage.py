@@ -89,8 +89,16 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Paths:
     return Paths(tmp_path)
 
 
+def _studies(paths: Paths, storage: str = SQLITE, name: str = "xgb") -> list[str]:
+    """Names of the studies of model ``name`` in ``storage``."""
+    summaries = optuna.get_all_study_summaries(make_storage(storage, paths.root))
+    return sorted(s.study_name for s in summaries if s.study_name.startswith(f"{name}-"))
+
+
 def _trials(paths: Paths, storage: str = SQLITE, name: str = "xgb") -> list:
-    study = optuna.load_study(study_name=name, storage=make_storage(storage, paths.root))
+    """Finished trials of the model's current study (the one best_params.json names)."""
+    study_name = json.loads(paths.best_params(name).read_text())["study"]
+    study = optuna.load_study(study_name=study_name, storage=make_storage(storage, paths.root))
     return study.get_trials(deepcopy=False, states=tune.FINISHED)
 
 
@@ -100,7 +108,8 @@ def test_tune_run_writes_best_params_and_figures(project: Paths) -> None:
     assert best["tuned"] is True and best["n_trials"] == 3 and best["metric"] == "rmse"
     assert set(best["params"]) <= {"max_depth", "learning_rate"}
     assert best["best_value"] <= best["default_value"]
-    assert best["study"] == "xgb" and best["storage"] == "sqlite:///optuna/studies.db"
+    assert best["study"].startswith("xgb-") and best["storage"] == "sqlite:///optuna/studies.db"
+    assert _studies(project) == [best["study"]]
     trials = _trials(project)
     default = trials[0]
     assert default.user_attrs["default"] and default.params == {"max_depth": 2}
@@ -134,22 +143,53 @@ def test_pruners_and_sampler_choices(project: Paths, pruner: str) -> None:
         tune.run(cfg, project, "ridge")
 
 
-def test_other_data_in_the_same_study_is_refused(project: Paths) -> None:
+def test_other_data_opens_a_new_study_and_keeps_the_old(project: Paths) -> None:
     tune.run(make_cfg(n_trials=1), project, "ridge")
+    first = _studies(project, name="ridge")
     folds = pd.read_parquet(project.folds)
     write_parquet(project.folds, folds.assign(fold=(np.arange(N) + 1) % 3))
-    with pytest.raises(ConfigError, match="was run with other data"):
-        tune.run(make_cfg(n_trials=2), project, "ridge")
+    tune.run(make_cfg(n_trials=2), project, "ridge")
+    second = _studies(project, name="ridge")
+    assert len(first) == 1 and len(second) == 2 and first[0] in second
+    assert len(_trials(project, name="ridge")) == 2  # a fresh study: 2 trials, not 1 + 1
 
 
-def test_changed_search_space_is_refused(project: Paths) -> None:
+def test_other_direction_opens_a_new_study(project: Paths) -> None:
+    """Demo (rmse, minimise) then a classification challenge (maximise) in one storage."""
+    tune.run(make_cfg(n_trials=1), project, "ridge")
+    cfg = make_cfg(n_trials=1)
+    cfg.data.metric = "r2"
+    write_json(project.task, TaskSpec(TaskType.REGRESSION, ["y"], "r2").to_dict())
+    tune.run(cfg, project, "ridge")
+    assert json.loads(project.best_params("ridge").read_text())["direction"] == "maximize"
+    assert len(_studies(project, name="ridge")) == 2
+
+
+def test_changed_search_space_or_params_open_new_studies(
+    project: Paths, capsys: pytest.CaptureFixture[str]
+) -> None:
     tune.run(make_cfg(n_trials=1, n_folds=1), project, "xgb")
     cfg = make_cfg(n_trials=2, n_folds=1)
-    cfg.model("xgb").params["n_jobs"] = 2  # no effect on scores: allowed
+    cfg.model("xgb").params["n_jobs"] = 2  # no effect on scores: the same study resumes
     tune.run(cfg, project, "xgb")
+    assert len(_studies(project)) == 1 and len(_trials(project)) == 2
     cfg.model("xgb").search_space["max_depth"]["high"] = 6
-    with pytest.raises(ConfigError, match=r"another models\.xgb\.search_space"):
-        tune.run(cfg, project, "xgb")
+    tune.run(cfg, project, "xgb")
+    assert len(_studies(project)) == 2
+    capsys.readouterr()
+    cfg.model("xgb").params["max_depth"] = 4  # what `dvc exp run -S ...max_depth=4` does
+    tune.run(cfg, project, "xgb")
+    assert len(_studies(project)) == 3
+    out = capsys.readouterr().out
+    assert "max_depth=4 also in models.xgb.search_space" in out
+    assert _trials(project)[0].params["max_depth"] == 4  # trial 0 = the params.yaml value
+
+
+def test_same_experiment_resumes_its_study(project: Paths) -> None:
+    tune.run(make_cfg(n_trials=2, pruner="none"), project, "ridge")
+    again = make_cfg(n_trials=2, pruner="none")
+    tune.run(again, project, "ridge")  # nothing left to run
+    assert len(_studies(project, name="ridge")) == 1 and len(_trials(project, name="ridge")) == 2
 
 
 def test_tune_false_writes_untuned_file_fast(project: Paths) -> None:

@@ -221,7 +221,7 @@ def _tuning_files(paths: Paths, name: str) -> dict[str, Path]:
 
 
 def load_run(cfg: Config, paths: Paths, name: str) -> ModelRun | None:
-    metrics = _json(paths.metrics(name))
+    metrics = _json(paths.scores(name))
     if not isinstance(metrics, dict):
         return None
     mc = cfg.models.get(name)

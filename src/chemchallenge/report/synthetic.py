@@ -166,7 +166,7 @@ def make_project(
         pt = [per_target(task.metric, y[folds == k], oof[folds == k], task) for k in range(3)]
         train_score = float(np.mean(fold_scores)) * (0.5 if not m.greater_is_better else 1.2)
         _write_json(
-            paths.metrics(name),
+            paths.scores(name),
             {
                 "model": name,
                 "kind": "decision_tree" if name == "baseline" else "mlp",
@@ -253,7 +253,7 @@ def _fake_oof(task: TaskSpec, y: np.ndarray, rng: np.random.Generator) -> np.nda
 
 
 def _extras(paths: Paths, task: TaskSpec, smiles: list[str]) -> None:
-    base = json.loads(paths.metrics("baseline").read_text())
+    base = json.loads(paths.scores("baseline").read_text())
     ens = dict(
         base,
         model="ensemble",
@@ -267,7 +267,7 @@ def _extras(paths: Paths, task: TaskSpec, smiles: list[str]) -> None:
             "best_single_nested_tuned": None,
         },
     )
-    _write_json(paths.metrics("ensemble"), ens)
+    _write_json(paths.scores("ensemble"), ens)
     paths.model_dir("ensemble").mkdir(parents=True, exist_ok=True)
     for f in ("oof", "test_pred"):
         df = pd.read_parquet(getattr(paths, f)("mlp"))

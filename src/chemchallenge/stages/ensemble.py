@@ -23,9 +23,10 @@ from chemchallenge.ensemble.nested import nested_cv
 from chemchallenge.ensemble.thresholds import tune_thresholds, uses_thresholds
 from chemchallenge.ensemble.weights import WeightedMean, make_fit
 from chemchallenge.errors import ChemChallengeError, ConfigError, MissingInputError
-from chemchallenge.io import read_json, read_parquet, write_json, write_parquet
+from chemchallenge.io import read_parquet, write_json, write_parquet
 from chemchallenge.metrics import get_metric, per_target, score
 from chemchallenge.paths import Paths
+from chemchallenge.scores import read_scores, write_scores
 from chemchallenge.stages.train import load_task
 from chemchallenge.tasks import TaskSpec, TaskType
 
@@ -73,7 +74,7 @@ def member_cv(
     """Each member's CV mean: from ``metrics/<model>.json``, else from its OOF per fold."""
     out = []
     for j, m in enumerate(names):
-        saved = read_json(paths.metrics(m)).get("cv_mean") if paths.metrics(m).exists() else None
+        saved = (read_scores(paths, m) or {}).get("cv_mean")
         if saved is not None:
             out.append(float(saved))
             continue
@@ -163,6 +164,7 @@ def run(cfg: Config, paths: Paths) -> None:
         "nested_cv_at_0.5": nested.summary_at_05(),
         "nested_cv_tuned_thresholds": nested.summary_tuned(),
         "best_single_model": names[best],
+        "best_single_cv": float(np.mean(single.tuned if tune else single.at_05)),
         "best_single_nested_at_0.5": single.summary_at_05(),
         "best_single_nested_tuned": single.summary_tuned(),
         "seconds": round(time.time() - t0, 2),
@@ -170,7 +172,7 @@ def run(cfg: Config, paths: Paths) -> None:
     if paths.holdout_labels.exists():
         hold = read_parquet(paths.holdout_labels).set_index("id").loc[test["id"], task.targets]
         metrics["holdout"] = score(task.metric, hold.to_numpy(float), test_pred, task, thr)
-    write_json(paths.metrics(NAME), metrics)
+    write_scores(paths, NAME, metrics)
     _print(metrics, task.metric)
 
 

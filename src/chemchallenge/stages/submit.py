@@ -19,6 +19,7 @@ from chemchallenge.io import read_json, read_parquet
 from chemchallenge.metrics import to_labels
 from chemchallenge.paths import Paths
 from chemchallenge.registry import REGISTRY_COLUMNS, archive_submission
+from chemchallenge.scores import read_scores
 from chemchallenge.stages.train import load_task
 from chemchallenge.tasks import TaskSpec, TaskType
 
@@ -80,10 +81,9 @@ def validate_submission(sub: pd.DataFrame, test: pd.DataFrame, task: TaskSpec) -
 
 
 def _cv(paths: Paths, model: str) -> tuple[str, float, float]:
-    p = paths.metrics(model)
-    if not p.exists():
+    m = read_scores(paths, model)
+    if m is None:
         return "", float("nan"), float("nan")
-    m = read_json(p)
     return m.get("metric", ""), float(m.get("cv_mean", np.nan)), float(m.get("cv_std", np.nan))
 
 

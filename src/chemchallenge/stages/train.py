@@ -1,5 +1,9 @@
 """Stage `train@<model>`: K-fold CV on the fixed folds; writes out-of-fold predictions,
-fold-averaged test predictions, the fitted fold models and ``metrics/<model>.json``."""
+fold-averaged test predictions, the fitted fold models, ``models/<model>/scores.json`` and
+its summary ``metrics/<model>.json``.
+
+A tuned model's CV is scored on the folds its Optuna study selected it on: it is optimistic,
+and ``scores.json`` says so (``cv_selected_on_folds``)."""
 
 from __future__ import annotations
 
@@ -11,11 +15,12 @@ import pandas as pd
 import torch
 
 from chemchallenge.config import Config
-from chemchallenge.io import read_json, read_parquet, write_csv, write_json, write_parquet
+from chemchallenge.io import read_json, read_parquet, write_csv, write_parquet
 from chemchallenge.metrics import get_metric, score
 from chemchallenge.models.base import ModelInput, needs_features
 from chemchallenge.models.cv import CVResult, cross_validate
 from chemchallenge.paths import Paths
+from chemchallenge.scores import write_scores
 from chemchallenge.tasks import TaskSpec, TaskType
 
 
@@ -31,7 +36,14 @@ def model_params(cfg: Config, paths: Paths, name: str) -> tuple[dict, bool]:
     if mc.tune and paths.best_params(name).exists():
         best = read_json(paths.best_params(name))
         if best.get("tuned"):
-            params.update(best.get("params", {}))
+            tuned_params = best.get("params", {})
+            changed = {k: v for k, v in tuned_params.items() if k in params and params[k] != v}
+            if changed:
+                print(
+                    f"train@{name}: the tuned values override params.yaml's: "
+                    + ", ".join(f"{k} {params[k]!r} -> {v!r}" for k, v in changed.items())
+                )
+            params.update(tuned_params)
             tuned = True
     return params, tuned
 
@@ -107,7 +119,7 @@ def run(cfg: Config, paths: Paths, name: str) -> None:
     if paths.holdout_labels.exists():
         hold = read_parquet(paths.holdout_labels).set_index("id").loc[test["id"], task.targets]
         metrics["holdout"] = score(task.metric, hold.to_numpy(float), test_pred, task)
-    write_json(paths.metrics(name), metrics)
+    write_scores(paths, name, metrics)
     print(
         f"train@{name}: CV {task.metric} = {metrics['cv_mean']:.4f} ± {metrics['cv_std']:.4f}"
         f" (train {metrics['train_mean']:.4f}) in {res.seconds:.1f}s"
@@ -156,6 +168,8 @@ def _metrics(
             t: {"mean": float(np.nanmean(v)), "std": float(np.nanstd(v))} for t, v in per.items()
         },
         "tuned": tuned,
+        # the study picked these params by this very CV: an optimistic estimate
+        "cv_selected_on_folds": tuned,
         "params": params,
         "seconds": round(res.seconds, 2),
     }

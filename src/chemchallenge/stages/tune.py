@@ -32,9 +32,6 @@ from chemchallenge.tuning.objective import DEFAULT_ATTR, TuneData, make_objectiv
 from chemchallenge.tuning.space import default_point, parse_search_space
 from chemchallenge.tuning.study import FINISHED, n_finished, open_study
 
-DATA_ATTR = "data_fingerprint"
-SPACE_ATTR = "space_fingerprint"
-
 
 def tuning_dir(paths: Paths, name: str) -> Path:
     return paths.model_dir(name) / "tuning"
@@ -56,34 +53,39 @@ def load_data(cfg: Config, paths: Paths, name: str) -> TuneData:
     return TuneData(mc.kind, task, X, y, folds, fold_ids, dict(mc.params), cfg.seed)
 
 
-def _check_fingerprints(study: optuna.Study, fps: dict[str, str], storage: str, name: str) -> None:
-    """Refuse to mix trials run on other data or with another search space / base params
-    (their scores would not compare, and a finished study would silently run nothing)."""
-    what = {
-        DATA_ATTR: "other data, folds or model kind",
-        SPACE_ATTR: f"another models.{name}.search_space or params",
+def study_identity(cfg: Config, name: str, data: TuneData, direction: str) -> dict[str, Any]:
+    """Everything that makes two trials' scores comparable: data, features and folds (via
+    ``data.fingerprint``), metric and direction, model kind, search space, fixed params and
+    seed. ``n_jobs`` aside: it changes no score."""
+    mc = cfg.model(name)
+    return {
+        "data": data.fingerprint(mc.features),
+        "metric": data.task.metric,
+        "direction": direction,
+        "kind": mc.kind,
+        "search_space": mc.search_space,
+        "params": {k: v for k, v in mc.params.items() if k != "n_jobs"},
+        "seed": cfg.seed,
     }
-    for key, fp in fps.items():
-        old = study.user_attrs.get(key)
-        if old is None:
-            study.set_user_attr(key, fp)
-        elif old != fp:
-            how = (
-                f"delete {storage.removeprefix('journal:')}"
-                if storage.startswith("journal:")
-                else f"optuna delete-study --study-name {name} --storage {storage}"
-            )
-            raise ConfigError(
-                f"study {name!r} in {storage} was run with {what[key]}; start afresh "
-                f"({how}) or point tune.storage to another file"
-            )
 
 
-def space_fingerprint(search_space: dict[str, Any], params: dict[str, Any]) -> str:
-    """Hash of the search space and the fixed params (``n_jobs`` aside: it changes no score)."""
-    fixed = {k: v for k, v in params.items() if k != "n_jobs"}
-    text = json.dumps([search_space, fixed], sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def study_name(name: str, identity: dict[str, Any]) -> str:
+    """``<model>-<hash of the identity>``: a changed experiment opens a new study in the same
+    storage (the old one stays there, untouched); the same experiment resumes its own."""
+    text = json.dumps(identity, sort_keys=True, default=str)
+    return f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+
+def _explain_overlap(name: str, params: dict[str, Any], space: dict[str, Any]) -> None:
+    """``dvc exp run -S models.<m>.params.<p>=v`` where <p> is tuned: say what it does."""
+    both = sorted(set(params) & set(space))
+    if both:
+        fixed = ", ".join(f"{p}={params[p]!r}" for p in both)
+        print(
+            f"tune@{name}: {fixed} also in models.{name}.search_space: trial 0 uses "
+            "these values, later trials may choose others and train@ uses the best trial's; "
+            f"to fix a value, remove it from the search space or set models.{name}.tune: false"
+        )
 
 
 def _enqueue_default(study: optuna.Study, default: dict[str, Any]) -> None:
@@ -110,12 +112,13 @@ def optimize(cfg: Config, paths: Paths, name: str, data: TuneData) -> optuna.Stu
     space = parse_search_space(name, mc.search_space)
     metric = get_metric(data.task.metric, data.task.task_type)
     direction = "maximize" if metric.greater_is_better else "minimize"
-    study = open_study(cfg.tune, name, direction, cfg.seed, len(data.fold_ids), paths.root)
-    fps = {
-        DATA_ATTR: data.fingerprint(mc.features),
-        SPACE_ATTR: space_fingerprint(mc.search_space, mc.params),
-    }
-    _check_fingerprints(study, fps, cfg.tune.storage, name)
+    identity = study_identity(cfg, name, data, direction)
+    sname = study_name(name, identity)
+    study = open_study(cfg.tune, sname, direction, cfg.seed, len(data.fold_ids), paths.root)
+    if "identity" not in study.user_attrs:  # for optuna-dashboard and later inspection
+        study.set_user_attr("identity", json.dumps(identity, sort_keys=True, default=str))
+        study.set_user_attr("model", name)
+    _explain_overlap(name, mc.params, mc.search_space)
     default = default_point(space, mc.params)
     _enqueue_default(study, default)
     remaining = cfg.tune.n_trials - n_finished(study)
@@ -160,7 +163,7 @@ def summary(
         "n_trials": len(complete) + len(pruned),
         "n_pruned": len(pruned),
         "storage": storage,
-        "study": name,
+        "study": study.study_name,
         "default_value": defaults[0].value if defaults else None,
         "folds_per_trial": n_folds,
     }

@@ -41,12 +41,16 @@ class TuneData:
     seed: int = 42
 
     def fingerprint(self, features: list[str]) -> str:
-        """Hash of what makes trials comparable: rows, labels, folds, task, model kind."""
+        """Hash of the data trials are scored on: rows, labels, folds, task and metric, the
+        feature names and values."""
         h = hashlib.sha256()
         h.update(json.dumps([self.kind, features, self.task.to_dict(), self.fold_ids]).encode())
         h.update(np.ascontiguousarray(np.nan_to_num(self.y, nan=-999.0)).tobytes())
         h.update(np.ascontiguousarray(self.folds).astype(np.int64).tobytes())
         h.update("\n".join(self.X.smiles).encode())
+        if self.X.features is not None:
+            h.update(np.ascontiguousarray(self.X.features, dtype=np.float64).tobytes())
+            h.update("\n".join(self.X.feature_names or []).encode())
         return h.hexdigest()[:16]
 
 
