@@ -26,6 +26,7 @@ STAGES: dict[str, tuple[str, str | None]] = {
     "ensemble": ("ensemble", None),
     "submit": ("submit", None),
     "generate": ("generate", None),
+    "candidates": ("candidates", None),
     "report": ("report", None),
 }
 
