@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from chemchallenge.config import load_config
+from chemchallenge.config import Config, load_config
 from chemchallenge.errors import ChemChallengeError
 from chemchallenge.paths import Paths
 
@@ -47,10 +47,43 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument(
         "--in-domain", type=float, default=0.35, help="Tanimoto threshold of the domain flag"
     )
+    dy = sub.add_parser("dvc-yaml", help="write dvc.yaml from params.yaml and the stages' code")
+    dy.add_argument("--check", action="store_true", help="only check that dvc.yaml is current")
     rs = sub.add_parser("record-score", help="record a public leaderboard score")
     rs.add_argument("submission", help="file name (or unique prefix) in submissions/history")
     rs.add_argument("score", type=float, help="the leaderboard score shown by the site")
     return p
+
+
+def _dvc_yaml(cfg: Config, paths: Paths, check: bool) -> int:
+    from chemchallenge.pipeline import dvcyaml
+
+    target = paths.root / "dvc.yaml"
+    if check:
+        if dvcyaml.is_current(cfg, target):
+            print(f"{target}: up to date")
+            return 0
+        print(f"{target}: out of date with params.yaml or the code; run `chemchallenge dvc-yaml`")
+        return 1
+    changed = dvcyaml.write(cfg, target)
+    print(f"{target}: {'written' if changed else 'already up to date'}")
+    return 0
+
+
+def _warn_stale_dvc_yaml(cfg: Config, paths: Paths) -> None:
+    """A stage run with a params.yaml that dvc.yaml does not reflect (e.g. `dvc exp run -S
+    models.x.features=...`) computes the right thing now, but DVC would miss later changes of
+    the inputs it does not declare: say so."""
+    from chemchallenge.pipeline import dvcyaml
+
+    target = paths.root / "dvc.yaml"
+    if target.exists() and not dvcyaml.is_current(cfg, target):
+        print(
+            f"chemchallenge: warning: {target} is out of date with params.yaml or the code "
+            "(models, features or imports changed): run `chemchallenge dvc-yaml`, then "
+            "`dvc repro`, so that DVC tracks what each stage reads",
+            file=sys.stderr,
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = load_config(args.params)
         paths = Paths(Path(args.root))
         if args.command in STAGES:
+            _warn_stale_dvc_yaml(cfg, paths)
             module_name, arg = STAGES[args.command]
             module = importlib.import_module(f"chemchallenge.stages.{module_name}")
             extra = {arg: getattr(args, arg)} if arg else {}
@@ -70,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from chemchallenge.predictor import predict_file
 
             predict_file(cfg, paths, Path(args.input), args.output, args.model, args.in_domain)
+        elif args.command == "dvc-yaml":
+            return _dvc_yaml(cfg, paths, args.check)
         elif args.command == "record-score":
             from chemchallenge.registry import record_score
 

@@ -1,0 +1,1 @@
+"""dvc.yaml derived from params.yaml and the code each stage imports."""
