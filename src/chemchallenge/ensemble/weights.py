@@ -9,6 +9,7 @@ weights and would give the optimiser no gradient).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -59,6 +60,32 @@ def rank_models(P: np.ndarray, y: np.ndarray, task: TaskSpec) -> np.ndarray:
     s = np.where(np.isnan(s), -np.inf if get_metric(task.metric).greater_is_better else np.inf, s)
     order = np.argsort(-s if get_metric(task.metric).greater_is_better else s, kind="stable")
     return order
+
+
+def fold_mean_scores(P: np.ndarray, y: np.ndarray, folds: np.ndarray, task: TaskSpec) -> np.ndarray:
+    """Each member's challenge metric (thresholds 0.5) per fold of these rows, averaged
+    over the folds: the CV mean of the member restricted to these rows."""
+    y = np.asarray(y, dtype=float).reshape(len(P), -1)
+    folds = np.asarray(folds)
+    per_fold = [model_scores(P[folds == k], y[folds == k], task) for k in np.unique(folds)]
+    with warnings.catch_warnings():  # a member with no finite fold score: NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(np.asarray(per_fold, dtype=float), axis=0)
+
+
+def best_member(P: np.ndarray, y: np.ndarray, folds: np.ndarray, task: TaskSpec) -> int:
+    """The member with the best :func:`fold_mean_scores` on these rows (ties: the first)."""
+    gib = get_metric(task.metric).greater_is_better
+    s = fold_mean_scores(P, y, folds, task)
+    s = np.where(np.isnan(s), -np.inf if gib else np.inf, s)
+    return int(np.argmax(s) if gib else np.argmin(s))
+
+
+def fit_best_single(
+    P: np.ndarray, y: np.ndarray, folds: np.ndarray, task: TaskSpec
+) -> WeightedMean:
+    """All weight on the :func:`best_member` of these rows (the "best single model")."""
+    return WeightedMean(np.eye(P.shape[1])[best_member(P, y, folds, task)], "single")
 
 
 def fit_top_k(P: np.ndarray, y: np.ndarray, task: TaskSpec, k: int) -> WeightedMean:

@@ -102,7 +102,8 @@ def _table(ctx: Context, facts: dict[str, Any]) -> list[Any]:
     facts["greater_is_better"] = gib
     cap = (
         f"Cross-validated {metric} (mean ± std over folds, {'higher' if gib else 'lower'} is "
-        "better); train = the same metric on the training folds; gain over the organisers' "
+        "better); train = the same metric on the training folds (– for the ensemble: it has "
+        "no training score); gain over the organisers' "
         "benchmark `baseline`."
     )
     return [Table("Every model", cols, rows, cap)]

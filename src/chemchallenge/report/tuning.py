@@ -120,15 +120,19 @@ def ensemble_items(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> l
     single = m.get("best_single_model")
     name = str(single.get("model", "") if isinstance(single, dict) else single or "")
     r = ctx.run(name) if name else None
+    per_fold = m.get("best_single_per_fold")
+    picks = sorted(set(per_fold.values())) if isinstance(per_fold, dict) and per_fold else []
+    # the nested score picks the best member without the scored fold: name every pick
+    chosen = ", ".join(map(str, picks)) if picks else name
     for key, label in (
-        ("best_single_nested_at_0.5", f"best single model ({name}), nested CV, thresholds 0.5"),
-        ("best_single_nested_tuned", f"best single model ({name}), nested CV, tuned thresholds"),
+        ("best_single_nested_at_0.5", f"best single model ({chosen}), nested CV, thresholds 0.5"),
+        ("best_single_nested_tuned", f"best single model ({chosen}), nested CV, tuned thresholds"),
         ("nested_cv_at_0.5", "ensemble, nested CV, thresholds 0.5"),
         ("nested_cv_tuned_thresholds", "ensemble, nested CV, tuned thresholds"),
     ):
         if m.get(key) is not None:
             rows.append([label, _score_text(m[key])])
-    if name and not any(name in row[0] for row in rows) and r is not None:
+    if name and not any(chosen in row[0] for row in rows) and r is not None:
         rows.insert(0, [f"best single model ({name}), CV", f"{fmt(r.cv_mean)} ± {fmt(r.cv_std)}"])
     if ens is not None and not rows:
         rows.append(["ensemble (CV)", f"{fmt(ens.cv_mean)} ± {fmt(ens.cv_std)}"])
@@ -139,7 +143,10 @@ def ensemble_items(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> l
     if np.isfinite(a) and np.isfinite(b):
         facts["threshold_gain"] = (b - a) if m.get("greater_is_better", True) else (a - b)
     if rows:
-        cap = "Nested CV: weights and thresholds chosen without the fold that scores them."
+        cap = (
+            "Nested CV: weights, thresholds and the best single model are chosen without "
+            "the fold that scores them."
+        )
         out.append(Table("Ensemble scores", ["what", "score"], rows, cap))
     thr = ctx.ensemble_thresholds
     if isinstance(thr, dict) and thr:

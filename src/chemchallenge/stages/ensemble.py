@@ -6,6 +6,11 @@ OOF). For F1-type metrics, per-target decision thresholds are tuned on OOF too. 
 honest score is nested CV (see :mod:`chemchallenge.ensemble.nested`), reported at 0.5
 and with tuned thresholds, next to the best single model scored the same way.
 
+Every score in ``scores.json`` is nested: the per-target scores and the full-OOF score
+use each outer fold's own thresholds, and the best single model is chosen per outer
+fold on the other folds (``best_single_per_fold``). Only the fitted combiner,
+``thresholds.json``, the test predictions and ``best_single_model`` use all rows.
+
 Writes ``ensemble/{oof,test}.parquet`` (the format of a model's), ``thresholds.json``,
 ``weights.json`` and ``metrics/ensemble.json`` (the keys of ``metrics/<model>.json``).
 """
@@ -19,15 +24,20 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from chemchallenge.config import Config
-from chemchallenge.ensemble.nested import nested_cv
+from chemchallenge.ensemble.nested import (
+    nested_best_single,
+    nested_cv,
+    nested_per_target,
+    nested_score,
+)
 from chemchallenge.ensemble.thresholds import tune_thresholds, uses_thresholds
-from chemchallenge.ensemble.weights import WeightedMean, make_fit
+from chemchallenge.ensemble.weights import best_member, make_fit
 from chemchallenge.errors import ChemChallengeError, ConfigError, MissingInputError
+from chemchallenge.inputs import load_task
 from chemchallenge.io import read_parquet, write_json, write_parquet
-from chemchallenge.metrics import get_metric, per_target, score
+from chemchallenge.metrics import get_metric, score
 from chemchallenge.paths import Paths
 from chemchallenge.scores import read_scores, write_scores
-from chemchallenge.stages.train import load_task
 from chemchallenge.tasks import TaskSpec, TaskType
 
 NAME = "ensemble"
@@ -96,21 +106,21 @@ def run(cfg: Config, paths: Paths) -> None:
     tune = cfg.ensemble.tune_thresholds and uses_thresholds(task)
     fit = make_fit(cfg.ensemble.method, task, cfg.ensemble.top_k)
 
-    cv = member_cv(paths, names, P, y, folds, task)
-    best = int(np.argmax(cv) if metric.greater_is_better else np.argmin(cv))
-    one_hot = np.eye(len(names))[best]
+    cv = member_cv(paths, names, P, y, folds, task)  # descriptive only
     # small matrices: BLAS threads only cost time (8x on a busy 2-core machine)
     with threadpool_limits(1, user_api="blas"):
         nested = nested_cv(P, y, folds, task, fit, tune)
-        single = nested_cv(P, y, folds, task, lambda _P, _y: WeightedMean(one_hot, "single"), tune)
+        # chosen per outer fold on the other folds only, then thresholds, then scored
+        single, single_pick = nested_best_single(P, y, folds, task, tune)
         combiner = fit(P, y)
+    # descriptive / test-time: the best member on all rows (the same rule)
+    best = best_member(P, y, folds, task)
+    # all-rows thresholds: for the test predictions and thresholds.json only, never scored
     thr = tune_thresholds(y, combiner.predict(P), task) if tune else np.full(task.n_outputs, 0.5)
     test_pred = combiner.predict(P_test)
     chosen = nested.tuned if tune else nested.at_05
-    fold_ids = sorted(set(folds.tolist()))
-    per = [
-        per_target(task.metric, y[folds == k], nested.pred[folds == k], task, thr) for k in fold_ids
-    ]
+    # each outer fold at its own nested thresholds
+    per = nested_per_target(nested, y, folds, task)
 
     cols = task.output_columns
     oof_df = pd.DataFrame(nested.pred, columns=cols)
@@ -143,9 +153,12 @@ def run(cfg: Config, paths: Paths) -> None:
         "greater_is_better": metric.greater_is_better,
         "cv_mean": float(np.mean(chosen)),
         "cv_std": float(np.std(chosen)),
-        "oof": score(task.metric, y, nested.pred, task, thr),
-        "train_mean": float(np.mean(nested.inner)),
-        "train_std": float(np.std(nested.inner)),
+        "oof": nested_score(nested, y, folds, task),
+        # the combiner's in-sample score on the other folds of each outer fold (fitted and
+        # thresholds tuned on them): not a training score in the models' sense, so the
+        # ensemble has no ``train_mean``
+        "inner_mean": float(np.mean(nested.inner)),
+        "inner_std": float(np.std(nested.inner)),
         "folds": [float(s) for s in chosen],
         "per_target": {
             t: {
@@ -161,9 +174,16 @@ def run(cfg: Config, paths: Paths) -> None:
         "member_cv": dict(zip(names, cv.tolist())),
         "weights": weights,
         "thresholds": thresholds or None,
+        "nested_thresholds": {
+            str(k): dict(zip(task.output_columns, t))
+            for k, t in zip(nested.fold_ids, nested.thresholds)
+        }
+        if tune
+        else None,
         "nested_cv_at_0.5": nested.summary_at_05(),
         "nested_cv_tuned_thresholds": nested.summary_tuned(),
         "best_single_model": names[best],
+        "best_single_per_fold": {str(k): names[j] for k, j in zip(single.fold_ids, single_pick)},
         "best_single_cv": float(np.mean(single.tuned if tune else single.at_05)),
         "best_single_nested_at_0.5": single.summary_at_05(),
         "best_single_nested_tuned": single.summary_tuned(),
@@ -199,7 +219,9 @@ def _print(m: dict, metric: str) -> None:
     print(
         f"ensemble ({m['method']} of {', '.join(m['members'])}): nested-CV {metric} "
         f"{fmt(m['nested_cv_at_0.5'])} at 0.5, {fmt(m['nested_cv_tuned_thresholds'])} tuned; "
-        f"best single {m['best_single_model']}: {fmt(m['best_single_nested_at_0.5'])} at 0.5, "
+        f"best single {m['best_single_model']} (nested picks per fold: "
+        f"{', '.join(m['best_single_per_fold'].values())}): "
+        f"{fmt(m['best_single_nested_at_0.5'])} at 0.5, "
         f"{fmt(m['best_single_nested_tuned'])} tuned"
         + (f"; demo holdout {m['holdout']:.4f}" if "holdout" in m else "")
     )
