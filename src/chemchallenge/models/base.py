@@ -10,14 +10,16 @@ of class indices. Models never read files: the train stage hands them arrays.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
 from chemchallenge.errors import ConfigError
+from chemchallenge.models.kinds import KIND_MODULES
 from chemchallenge.tasks import TaskSpec
 
 
@@ -42,6 +44,11 @@ class ModelInput:
 
 
 class Estimator(Protocol):
+    #: True when ``fit`` uses (X_val, y_val) to choose anything (early stopping, best
+    #: epoch, LR schedule): cross-validation then hands it an inner split of the training
+    #: folds, never the scored fold (see :func:`chemchallenge.models.cv.cross_validate`)
+    uses_validation: ClassVar[bool]
+
     def fit(
         self,
         X: ModelInput,
@@ -57,6 +64,11 @@ class Estimator(Protocol):
     def predict(self, X: ModelInput) -> np.ndarray:
         """(n, task.n_outputs) float scores."""
         ...
+
+
+def uses_validation(model: Any) -> bool:
+    """Whether ``model`` fits on a validation set (False for estimators that do not say)."""
+    return bool(getattr(model, "uses_validation", False))
 
 
 #: kind -> factory(task, params, seed) -> Estimator
@@ -77,21 +89,16 @@ def register_model(
     return deco
 
 
-def _load_kinds() -> None:
-    import chemchallenge.models.tabular
-
-    try:
-        import chemchallenge.models.deep  # noqa: F401
-    except ImportError as err:  # the deep models are optional at import time only
-        if "chemchallenge.models.deep" not in str(err):
-            raise
+def _load_kind(kind: str) -> None:
+    """Import the module that registers ``kind`` (only that one: see ``models/kinds.py``)."""
+    if kind not in KIND_MODULES:
+        raise ConfigError(f"unknown model kind {kind!r}; choose one of {sorted(KIND_MODULES)}")
+    importlib.import_module(KIND_MODULES[kind])
 
 
 def build_model(kind: str, task: TaskSpec, params: dict[str, Any], seed: int) -> Estimator:
     """Build an unfitted estimator of ``kind`` with hyper-parameters ``params``."""
-    _load_kinds()
-    if kind not in MODEL_KINDS:
-        raise ConfigError(f"unknown model kind {kind!r}; choose one of {sorted(MODEL_KINDS)}")
+    _load_kind(kind)
     try:
         return MODEL_KINDS[kind](task, dict(params), seed)
     except TypeError as err:
@@ -99,5 +106,5 @@ def build_model(kind: str, task: TaskSpec, params: dict[str, Any], seed: int) ->
 
 
 def needs_features(kind: str) -> bool:
-    _load_kinds()
+    _load_kind(kind)
     return NEEDS_FEATURES.get(kind, True)

@@ -1,6 +1,11 @@
 """K-fold cross-validation on fixed folds: out-of-fold and fold-averaged test predictions.
 
 Pure computation (no files): the train and tune stages call :func:`cross_validate`.
+
+The fold a model is scored on is never shown to it. Estimators that use a validation set
+(``uses_validation``: the networks, for early stopping, best-epoch weights and the plateau
+schedule) get an inner validation split of the *training* folds instead
+(:func:`inner_split`), so their out-of-fold scores are as honest as the trees'.
 """
 
 from __future__ import annotations
@@ -12,10 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.model_selection import StratifiedShuffleSplit
 
 from chemchallenge.metrics import per_target, score
-from chemchallenge.models.base import Estimator, ModelInput, build_model
-from chemchallenge.tasks import TaskSpec
+from chemchallenge.models.base import Estimator, ModelInput, build_model, uses_validation
+from chemchallenge.tasks import TaskSpec, TaskType
+
+#: share of a fold's training rows held out when a model does not say (``val_fraction``)
+DEFAULT_VAL_FRACTION = 0.1
 
 
 @dataclass
@@ -27,6 +36,36 @@ class CVResult:
     fold_per_target: list[dict[str, float]] = field(default_factory=list)
     estimators: list[Estimator] = field(default_factory=list)
     seconds: float = 0.0
+
+
+def inner_split(
+    y: np.ndarray, task: TaskSpec, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (into the rows of ``y``, each sorted) of an inner train and validation part.
+
+    ``round(fraction * n)`` of the ``n`` labelled rows (at least 1, at most n - 1) go to
+    validation, stratified on the label for single-target binary/multi-class tasks when
+    the classes allow it, at random otherwise; rows without any label always train.
+    Fewer than two labelled rows: everything trains and the validation part is empty.
+    """
+    y = np.asarray(y, dtype=float).reshape(len(y), -1)
+    labelled = np.flatnonzero(~np.isnan(y).all(axis=1))
+    if len(labelled) < 2:
+        return np.arange(len(y)), np.zeros(0, dtype=np.intp)
+    n_val = min(max(1, round(fraction * len(labelled))), len(labelled) - 1)
+    val = None
+    if task.task_type in (TaskType.BINARY, TaskType.MULTICLASS) and y.shape[1] == 1:
+        labels = y[labelled, 0].astype(int)
+        splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_val, random_state=seed)
+        try:  # ValueError: a class with one row, or fewer validation rows than classes
+            _, val = next(splitter.split(np.zeros((len(labels), 1)), labels))
+        except ValueError:
+            val = None
+    if val is None:
+        val = np.random.default_rng(seed).choice(len(labelled), size=n_val, replace=False)
+    is_val = np.zeros(len(y), dtype=bool)
+    is_val[labelled[val]] = True
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
 
 def cross_validate(
@@ -46,7 +85,10 @@ def cross_validate(
 ) -> CVResult:
     """Fit one model per fold on the other folds; score it on its own fold.
 
-    ``fold_callback(k, score)`` runs after each fold (Optuna pruning raises from it).
+    A model that ``uses_validation`` trains on the other folds less an inner validation
+    part (its ``val_fraction`` of them, split with seed ``seed + k``) and early-stops on
+    that part; the others train on all of the other folds. ``fold_callback(k, score)``
+    runs after each fold (Optuna pruning raises from it).
     """
     t0 = time.time()
     fold_ids = sorted(set(folds.tolist())) if only_folds is None else only_folds
@@ -57,7 +99,19 @@ def cross_validate(
         tr, va = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
         model = build_model(kind, task, params, seed + k)
         fold_dir = None if log_dir is None else Path(log_dir) / f"fold_{k}"
-        model.fit(X.subset(tr), y[tr], X.subset(va), y[va], log_dir=fold_dir)
+        if uses_validation(model):
+            fraction = float(getattr(model, "val_fraction", DEFAULT_VAL_FRACTION))
+            fit_pos, val_pos = inner_split(y[tr], task, fraction, seed + k)
+            fit_rows, val_rows = tr[fit_pos], tr[val_pos]
+            model.fit(
+                X.subset(fit_rows),
+                y[fit_rows],
+                X.subset(val_rows),
+                y[val_rows],
+                log_dir=fold_dir,
+            )
+        else:
+            model.fit(X.subset(tr), y[tr], log_dir=fold_dir)
         oof[va] = model.predict(X.subset(va))
         s = score(task.metric, y[va], oof[va], task)
         result.fold_scores.append(s)

@@ -2,8 +2,10 @@
 ``dmpnn`` and ``attentivefp`` (see :mod:`chemchallenge.models.base` for the contract).
 
 One Lightning ``Trainer`` per ``fit``; early stopping on the validation loss when a
-validation set is given, and the weights of the best epoch are kept. The fitted estimator
-holds the trained net on the CPU (no Trainer), so ``torch.save``/``torch.load`` work.
+validation set is given, and the weights of the best epoch are kept (in cross-validation
+that set is ``val_fraction`` of the training folds, never the scored fold). The fitted
+estimator holds the trained net on the CPU (no Trainer), so ``torch.save``/``torch.load``
+work.
 
 The defaults are sized for 2 CPU cores (the demo: ~1000 molecules, 5 folds). On a GPU,
 bigger settings pay off, e.g. in params.yaml::
@@ -25,7 +27,7 @@ from __future__ import annotations
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytorch_lightning as pl
@@ -73,6 +75,7 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "precision": "32-true",
     "accelerator": "auto",
     "threads": 1,  # torch CPU threads while fitting/predicting (0: leave torch's setting)
+    "val_fraction": 0.1,  # share of the training folds cross-validation holds out to validate
 }
 #: architecture (and input) parameters per kind; the first group goes to the net
 NET_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -140,15 +143,26 @@ def resolve_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     for key, allowed in _CHOICES.items():
         if out[key] not in allowed:
             raise ConfigError(f"model kind {kind!r}: {key}={out[key]!r} is not one of {allowed}")
+    frac = out["val_fraction"]
+    if isinstance(frac, bool) or not isinstance(frac, int | float) or not 0 < frac <= 0.5:
+        raise ConfigError(f"model kind {kind!r}: val_fraction={frac!r} must be in (0, 0.5]")
     return out
 
 
 class DeepEstimator:
-    """A net from :mod:`chemchallenge.models.nets` trained with :class:`DeepModule`."""
+    """A net from :mod:`chemchallenge.models.nets` trained with :class:`DeepModule`.
+
+    The validation set of ``fit`` drives early stopping, the best-epoch weights and the
+    plateau schedule, so cross-validation gives it an inner split of the training folds
+    (``val_fraction`` of them), never the fold it is scored on.
+    """
+
+    uses_validation: ClassVar[bool] = True
 
     def __init__(self, kind: str, task: TaskSpec, params: dict[str, Any], seed: int) -> None:
         self.kind, self.task, self.seed = kind, task, int(seed)
         self.params = resolve_params(kind, params)
+        self.val_fraction = float(self.params["val_fraction"])
         self.net: nn.Module | None = None
         self.best_epoch_: int | None = None
         self.epochs_trained_: int = 0

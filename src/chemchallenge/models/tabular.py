@@ -2,18 +2,26 @@
 
 One estimator per target, each fitted on the rows where that target is labelled, so
 missing labels in multi-label data cost nothing. Hyper-parameters in params.yaml are
-passed to the underlying scikit-learn / XGBoost constructor unchanged.
+passed to the underlying scikit-learn / XGBoost constructor unchanged. None of them uses
+a validation set, and predictions are bit-identical for a seed (see :func:`forest_predict`).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
@@ -27,6 +35,8 @@ from chemchallenge.tasks import TaskSpec, TaskType
 
 class PerTargetModel:
     """Fits a clone of ``template`` per target; outputs follow the TaskSpec contract."""
+
+    uses_validation: ClassVar[bool] = False  # fit ignores X_val / y_val
 
     def __init__(self, task: TaskSpec, template: BaseEstimator) -> None:
         self.task = task
@@ -77,11 +87,11 @@ class PerTargetModel:
             if isinstance(model, float):
                 cols.append(np.full(len(F), model))
             elif self.task.is_classification:
-                proba = model.predict_proba(F)
+                proba = _predict(model, F, proba=True)
                 classes = list(model.classes_)
                 cols.append(proba[:, classes.index(1)] if 1 in classes else np.zeros(len(F)))
             else:
-                cols.append(model.predict(F))
+                cols.append(_predict(model, F, proba=False))
         return np.column_stack(cols).astype(float)
 
     def _predict_classes(self, model: BaseEstimator | float, F: np.ndarray) -> np.ndarray:
@@ -91,13 +101,49 @@ class PerTargetModel:
             out[:, round(model)] = 1.0
             return out
         assert self.classes is not None
-        out[:, self.classes[model.classes_.astype(int)]] = model.predict_proba(F)
+        out[:, self.classes[model.classes_.astype(int)]] = _predict(model, F, proba=True)
         return out
 
     def feature_importances(self) -> np.ndarray | None:
         """Mean impurity/gain importance over targets (None for models without one)."""
         imps = [m.feature_importances_ for m in self.models if hasattr(m, "feature_importances_")]
         return np.mean(imps, axis=0) if imps else None
+
+
+#: forests whose parallel predict sums trees in thread order
+_FORESTS = (
+    RandomForestClassifier,
+    RandomForestRegressor,
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+)
+
+
+def forest_predict(
+    forest: BaseEstimator, F: np.ndarray, proba: bool, rows: int = 2048
+) -> np.ndarray:
+    """``forest.predict`` / ``predict_proba``, bit-identical from run to run.
+
+    scikit-learn's parallel forest prediction adds the trees' outputs in the order its
+    threads finish, so the last bits vary with ``n_jobs`` != 1. Here every row sums its
+    trees in their fixed order (``n_jobs=1`` on a shallow copy); blocks of ``rows`` rows
+    run in parallel threads (tree prediction releases the GIL), which changes nothing
+    per row.
+    """
+    one = copy.copy(forest)
+    one.n_jobs = 1
+    predict = one.predict_proba if proba else one.predict
+    blocks = [F[i : i + rows] for i in range(0, len(F), rows)]
+    if len(blocks) <= 1 or forest.n_jobs in (None, 1):
+        return predict(F)
+    parts = Parallel(n_jobs=forest.n_jobs, prefer="threads")(delayed(predict)(b) for b in blocks)
+    return np.concatenate(parts)
+
+
+def _predict(model: BaseEstimator, F: np.ndarray, proba: bool) -> np.ndarray:
+    if isinstance(model, _FORESTS):
+        return forest_predict(model, F, proba)
+    return model.predict_proba(F) if proba else model.predict(F)
 
 
 def _factory(

@@ -20,7 +20,7 @@ from chemchallenge.metrics import to_labels
 from chemchallenge.paths import Paths
 from chemchallenge.registry import REGISTRY_COLUMNS, archive_submission
 from chemchallenge.scores import read_scores
-from chemchallenge.stages.train import load_task
+from chemchallenge.inputs import load_task
 from chemchallenge.tasks import TaskSpec, TaskType
 
 __all__ = ["REGISTRY_COLUMNS", "archive", "build_submission", "run", "validate_submission"]
