@@ -209,7 +209,7 @@ def load_predictor(paths: Paths, cfg: Config, model: str | None = None) -> Predi
     MissingInputError
         When prepare, featurize, train (or the ensemble stage) have not run yet.
     """
-    from chemchallenge.stages.train import load_task
+    from chemchallenge.inputs import load_task
 
     model = model or cfg.submit.model
     task = load_task(paths)

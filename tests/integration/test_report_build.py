@@ -121,6 +121,8 @@ def test_multilabel_report_with_ensemble_tuning_generation_submissions(multilabe
     assert "Submission registry" in html and "could not be built" not in html
     assert "best single model (baseline), nested CV, thresholds 0.5" in html
     assert "<th>info</th>" not in html  # generation.json's info block is not a generator
+    assert "property-guided candidate(s)" in html  # candidates/guided.json
+    assert "Objectives: " in html
 
 
 @pytest.mark.parametrize("task_type", ["binary", "multiclass"])

@@ -129,3 +129,41 @@ def test_generation_table_frames_selfies_validity_and_sentences_cite_sensible(
     gen["info"] |= {"representation": "kekule", "constrained": True}
     caption = _metrics_table(ctx, {}).caption
     assert "SELFIES" not in caption and "valence constraints" in caption
+
+
+def test_context_reads_the_generation_record_and_the_candidates_stage(tmp_path: Path) -> None:
+    import json
+
+    from chemchallenge.config import Config
+    from chemchallenge.report.context import load_context
+    from chemchallenge.report.figures_gen import _candidates
+    from chemchallenge.report.items import Note
+    from chemchallenge.report.words import generation_sentences
+
+    paths = Paths(tmp_path)
+    paths.generated.mkdir(parents=True)
+    paths.candidates.mkdir(parents=True)
+    record = {"vae": {"validity": 0.9}, "info": {"seed": 0}}
+    paths.generation_scores.write_text(json.dumps(record))
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "generation.json").write_text(json.dumps({"vae": {"validity": 0.1}}))
+    status = {"status": "ok", "n_candidates": 3, "n_in_domain": 2, "objectives": {"y": "maximize"}}
+    (paths.candidates / "guided.json").write_text(json.dumps(status))
+    pd.DataFrame({"smiles": ["CCO"], "desirability": [1.0]}).to_csv(
+        paths.candidates / "candidates.csv", index=False
+    )
+    ctx = load_context(Config(), paths)
+    assert ctx.generation == {"vae": {"validity": 0.9}, "info": {"seed": 0, "guided": status}}
+    assert ctx.candidates is not None and ctx.candidates["smiles"].tolist() == ["CCO"]
+    facts = {"generation": pd.DataFrame({"vae": {"validity": 0.9}})}
+    said = generation_sentences(ctx, facts)
+    assert said[-1].startswith("3 property-guided candidate(s), 2 within the applicability")
+    skipped = {"status": "skipped: models/baseline/estimators.pt not found"}
+    (paths.candidates / "guided.json").write_text(json.dumps(skipped))
+    pd.DataFrame(columns=["smiles", "desirability"]).to_csv(
+        paths.candidates / "candidates.csv", index=False
+    )
+    ctx = load_context(Config(), paths)
+    note = _candidates(ctx, None)  # type: ignore[arg-type]  # nothing is drawn
+    assert isinstance(note, Note) and "skipped: models/baseline/estimators.pt" in note.text
+    assert len(generation_sentences(ctx, facts)) == 1

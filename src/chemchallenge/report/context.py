@@ -266,9 +266,13 @@ def load_context(cfg: Config, paths: Paths) -> Context:
     ctx.ensemble_weights = _json(ens / "weights.json")
     ctx.ensemble_thresholds = _json(ens / "thresholds.json")
     ctx.registry = _csv(paths.submissions / "registry.csv")
-    ctx.generation = _json(paths.root / "metrics" / "generation.json")
+    ctx.generation = _json(paths.generation_scores)
+    guided = _json(paths.candidates / "guided.json")  # the candidates stage's status
+    if isinstance(ctx.generation, dict) and isinstance(guided, dict):
+        info = ctx.generation.get("info")
+        ctx.generation["info"] = {**(info if isinstance(info, dict) else {}), "guided": guided}
     ctx.generated = _csv(paths.generated / "molecules.csv")
-    ctx.candidates = _csv(paths.generated / "candidates.csv")
+    ctx.candidates = _csv(paths.candidates / "candidates.csv")
     gen_figs = paths.generated / "figures"
     ctx.generation_figures = sorted(gen_figs.glob("*.png")) if gen_figs.is_dir() else []
     return ctx

@@ -31,7 +31,7 @@ SOURCE_COLUMNS = ("model", "source", "generator", "method")
 def generation_section(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> Section:
     sec = Section("generation", "5. Generated molecules")
     if ctx.generation is None and ctx.generated is None:
-        sec.add(Note("The generate stage has not run (no metrics/generation.json)."))
+        sec.add(Note("The generate stage has not run (no generated/generation.json)."))
         return sec
     if isinstance(ctx.generation, dict) and ctx.generation.get("enabled") is False:
         sec.add(Note("Generation is switched off (`generate: enabled: false`)."))
@@ -54,7 +54,7 @@ def _metrics_table(ctx: Context, facts: dict[str, Any]) -> Table | Note:
     g = g.get("metrics", g) if isinstance(g.get("metrics"), dict) else g
     models = {k: v for k, v in g.items() if isinstance(v, dict) and k != "info"}
     if not models:
-        return Note("metrics/generation.json holds no per-model metrics.")
+        return Note("generated/generation.json holds no per-model metrics.")
     df = pd.DataFrame(
         {
             k: pd.Series({m: v for m, v in d.items() if isinstance(v, int | float)})
@@ -149,12 +149,15 @@ def _candidates(ctx: Context, store: FigureStore) -> Figure | Note:
     cand = ctx.candidates
     assert cand is not None
     col = _smiles_col(cand)
+    guided = _guided_info(ctx)
     if col is None or cand.empty:
-        return Note("generated/candidates.csv has no SMILES to draw.")
+        status = str(guided.get("status", ""))
+        why = f" (property-guided generation {status})" if status and status != "ok" else ""
+        return Note(f"No candidates to draw{why}.")
     num = [c for c in cand.columns if c != col and pd.api.types.is_numeric_dtype(cand[c])]
     key = next((c for c in ("desirability", "score") if c in num), num[0] if num else None)
     df = cand if key in (None, "desirability") else cand.sort_values(key, ascending=False)
-    df = df.head(ctx.cfg.max_molecules_drawn)  # the generate stage sorts by desirability
+    df = df.head(ctx.cfg.max_molecules_drawn)  # the candidates stage sorts by desirability
     legends = []
     for _, r in df.iterrows():
         lg = [str(r["source"])] if "source" in df else []
@@ -164,9 +167,18 @@ def _candidates(ctx: Context, store: FigureStore) -> Figure | Note:
     png = chem.grid_png(list(df[col].astype(str)), legends)
     if png is None:
         return Note("No candidate SMILES could be drawn.")
-    return store.png(
-        png, "candidates", "Top generated candidates", f"Ranked by {key or 'file order'}."
-    )
+    cap = f"Ranked by {key or 'file order'}."
+    objectives = guided.get("objectives")
+    if isinstance(objectives, dict) and objectives:
+        cap += " Objectives: " + ", ".join(f"{k} ({v})" for k, v in objectives.items()) + "."
+    return store.png(png, "candidates", "Top generated candidates", cap)
+
+
+def _guided_info(ctx: Context) -> dict[str, Any]:
+    """``candidates/guided.json`` (merged into the generation record by the context)."""
+    info = (ctx.generation or {}).get("info")
+    guided = info.get("guided") if isinstance(info, dict) else None
+    return guided if isinstance(guided, dict) else {}
 
 
 def submissions_section(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> Section:

@@ -205,6 +205,14 @@ def generation_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
         out.append(
             f"{metric}: " + ", ".join(f"{c} {fmt(v)}" for c, v in df.loc[metric].items()) + "."
         )
+    info = (ctx.generation or {}).get("info")
+    guided = info.get("guided") if isinstance(info, dict) else None
+    if isinstance(guided, dict) and guided.get("status") == "ok":
+        out.append(
+            f"{guided.get('n_candidates', 0)} property-guided candidate(s), "
+            f"{guided.get('n_in_domain', 0)} within the applicability domain "
+            "(candidates/candidates.csv)."
+        )
     return out
 
 

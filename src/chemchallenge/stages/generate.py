@@ -1,11 +1,14 @@
 """Stage ``generate``: a molecular VAE, a latent GAN and an n-gram baseline; MOSES-style metrics.
 
-Reads ``data/prepared/{train,test}.parquet``; writes ``generated/molecules.csv``,
+Reads ``data/prepared/{train,test}.parquet`` (and ``generate.extra_corpus``), nothing of the
+trained models: a model change does not retrain the generators. Writes ``generated/molecules.csv``,
 ``generated/vae.pt`` (:meth:`chemchallenge.generation.codec.MoleculeVAE.load`), ``generated/gan.pt``
 (state dict of :class:`chemchallenge.generation.gan.LatentGAN`),
 ``generated/latent_{pca,tsne}.csv``, ``generated/interpolation.csv``, ``generated/figures/*.png``,
-``generated/candidates.csv`` (when a trained predictor exists), ``metrics/generation.json`` and
-DVCLive curves under ``dvclive/generate/{vae,gan}``.
+``generated/generation.json`` (everything measured: metrics per generator and ``info``),
+``metrics/generation.json`` (a few headline numbers for ``dvc metrics``, see :func:`summary`) and
+DVCLive curves under ``dvclive/generate/{vae,gan}``. Property-guided candidates (trained predictor
+x generated molecules) are the ``candidates`` stage's (:mod:`chemchallenge.stages.candidates`).
 
 Defaults (``generate:`` in params.yaml; CPU-friendly: the demo's 1282 molecules take about
 2 CPU-minutes on one thread, challenge-admet's 2428 about 7): a VAE on Kekulé SMILES with a CNN
@@ -43,41 +46,36 @@ because FCD is biased upwards for small samples.
 from __future__ import annotations
 
 import logging
+import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from threadpoolctl import threadpool_limits
 
 from chemchallenge.config import Config
-from chemchallenge.errors import MissingInputError
 from chemchallenge.generation import metrics as M
 from chemchallenge.generation.baseline import NGramGenerator
 from chemchallenge.generation.codec import MoleculeVAE, to_model_strings
-from chemchallenge.generation.corpus import Corpus, build_corpus, load_extra
+from chemchallenge.generation.corpus import generation_corpus, load_extra
 from chemchallenge.generation.fcd import chemnet_available, embedding
 from chemchallenge.generation.figures import atomic_save, plot_properties
 from chemchallenge.generation.gan import sample_latents, train_latent_gan
-from chemchallenge.generation.guided import (
-    Objective,
-    auto_direction,
-    desirability,
-    latent_search,
-    prediction_columns,
-    select_candidates,
-)
 from chemchallenge.generation.latent import write_interpolation, write_latent_views
 from chemchallenge.generation.lightning_vae import train_vae
-from chemchallenge.generation.settings import GenerateConfig, parse_generate
-from chemchallenge.io import read_parquet, write_csv, write_json
+from chemchallenge.generation.settings import GenerateConfig, cpu_threads, parse_generate
+from chemchallenge.io import write_csv, write_json
 from chemchallenge.paths import Paths
 
 log = logging.getLogger(__name__)
 Sampler = Callable[[int, int], list[str]]  # (n, seed) -> SMILES
+
+#: ``metrics/generation.json``: these metrics of these generators (finite values only); the
+#: Fréchet distance is ``fcd`` with fcd-torch, else ``frechet_descriptor_distance``
+SUMMARY_GENERATORS = ("vae", "gan")
+SUMMARY_METRICS = ("validity", "uniqueness", "novelty", "fcd", "frechet_descriptor_distance")
 
 
 def _fill_valid(
@@ -92,19 +90,29 @@ def _fill_valid(
     return valid
 
 
-@contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    """Cap torch and BLAS/OpenMP threads (oversubscribed cores make them spin, not work)."""
-    if not n:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        with threadpool_limits(limits=n):
-            yield
-    finally:
-        torch.set_num_threads(before)
+def summary(record: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The headline numbers of the full record (``generated/generation.json``) for DVC: per
+    generator of :data:`SUMMARY_GENERATORS`, the finite :data:`SUMMARY_METRICS`, 4 digits."""
+    out: dict[str, dict[str, float]] = {}
+    for name in SUMMARY_GENERATORS:
+        res = record.get(name)
+        if not isinstance(res, dict):
+            continue
+        nums = {
+            k: round(float(v), 4)
+            for k in SUMMARY_METRICS
+            if isinstance(v := res.get(k), int | float)
+            and not isinstance(v, bool)
+            and math.isfinite(v)
+        }
+        if nums:
+            out[name] = nums
+    return out
+
+
+def _write_record(paths: Paths, record: dict[str, Any]) -> None:
+    write_json(paths.generation_scores, record)
+    write_json(paths.root / "metrics" / "generation.json", summary(record))
 
 
 def run(cfg: Config, paths: Paths) -> None:
@@ -114,19 +122,17 @@ def run(cfg: Config, paths: Paths) -> None:
         write_csv(
             paths.generated / "molecules.csv", pd.DataFrame(columns=["smiles", "source", "valid"])
         )
-        write_json(paths.root / "metrics" / "generation.json", {"enabled": False})
+        _write_record(paths, {"enabled": False})
         return
-    with _threads(gc.threads):
+    with cpu_threads(gc.threads):
         _run(cfg, gc, paths, extra)
 
 
 def _run(cfg: Config, gc: GenerateConfig, paths: Paths, extra: list[str]) -> None:
-    seed = cfg.seed if gc.seed is None else gc.seed
+    seed = gc.seed_or(cfg.seed)
     out, figs = paths.generated, paths.generated / "figures"
     t0, c0 = time.time(), time.process_time()
-    corpus = build_corpus(
-        read_parquet(paths.train), read_parquet(paths.test), extra, gc.holdout_fraction, seed
-    )
+    corpus = generation_corpus(paths, gc, cfg.seed, extra)
     log.info(
         "generate: %d corpus molecules, %d reference, %d floor",
         len(corpus.train),
@@ -203,7 +209,6 @@ def _run(cfg: Config, gc: GenerateConfig, paths: Paths, extra: list[str]) -> Non
     rng = np.random.default_rng(seed + 1)
     a, b = (corpus.train[i] for i in rng.choice(len(corpus.train), 2, replace=False))
     interp = write_interpolation(vae, a, b, gc.n_interpolation, out)
-    guided = _guided(cfg, gc, paths, corpus, molecules, vae, seed)
     timings["total_s"] = time.time() - t0
     timings["total_cpu_s"] = time.process_time() - c0  # ~ wall time on idle cores (1 thread)
     n_rec = min(500, len(corpus.train))
@@ -224,7 +229,6 @@ def _run(cfg: Config, gc: GenerateConfig, paths: Paths, extra: list[str]) -> Non
             "heldout": vae.reconstruction(corpus.reference),
         },
         "interpolation": interp,
-        "guided": guided,
         "timings": timings,
         "seed": seed,
         "n_samples": gc.n_samples,
@@ -233,77 +237,5 @@ def _run(cfg: Config, gc: GenerateConfig, paths: Paths, extra: list[str]) -> Non
         "representation": vp.representation,
         "constrained": vae.constrained_decoding,
     }
-    write_json(paths.root / "metrics" / "generation.json", {**results, "info": info})
+    _write_record(paths, {**results, "info": info})
     log.info("generate: done in %.0f s", timings["total_s"])
-
-
-def _guided(
-    cfg: Config,
-    gc: GenerateConfig,
-    paths: Paths,
-    corpus: Corpus,
-    molecules: pd.DataFrame,
-    vae: MoleculeVAE,
-    seed: int,
-) -> dict[str, Any]:
-    if not gc.guided.enabled:
-        return {"status": "disabled"}
-    try:
-        from chemchallenge.predictor import load_predictor
-
-        predictor = load_predictor(paths, cfg)
-    except (ImportError, MissingInputError) as err:
-        log.info("generate: property-guided generation skipped (no trained predictor: %s)", err)
-        return {"status": f"skipped: {err}"}
-    train_smiles = [s for s, sub in zip(corpus.train, corpus.subset) if sub == "train"]
-    ref = predictor.predict(train_smiles)
-    task = getattr(predictor, "task", None)
-    names = list(task.output_columns) if task is not None else prediction_columns(ref)
-    classification = bool(getattr(task, "is_classification", False))
-
-    def score(smiles: list[str]) -> np.ndarray:
-        return predictor.predict(smiles)[names].to_numpy(dtype=float)
-
-    objectives = [
-        Objective(
-            n,
-            gc.guided.directions.get(n) or auto_direction(corpus.labels, n, classification),
-            gc.guided.thresholds.get(n),
-        )
-        for n in names
-    ]
-    ref_scores = ref[names].to_numpy(dtype=float)
-    gen = molecules[molecules["valid"] & molecules["source"].isin(["vae", "gan"])]
-    smiles, sources = gen["smiles"].tolist(), gen["source"].tolist()
-    if gc.guided.latent_steps > 0:
-        order = np.argsort(-desirability(ref_scores, objectives, ref_scores), kind="stable")
-        starts = [train_smiles[i] for i in order[: gc.guided.latent_starts]]
-        found = latent_search(
-            vae.encode,
-            lambda z: vae.decode(z, greedy=True),
-            score,
-            starts,
-            objectives,
-            ref_scores,
-            gc.guided.latent_steps,
-            gc.guided.step_size,
-            seed,
-        )
-        smiles, sources = smiles + found, sources + ["latent_search"] * len(found)
-    cand = select_candidates(
-        smiles,
-        score,
-        objectives,
-        corpus.train,
-        ref_scores,
-        gc.guided.ad_threshold,
-        gc.guided.top_k,
-        sources,
-    )
-    write_csv(paths.generated / "candidates.csv", cand)
-    return {
-        "status": "ok",
-        "n_candidates": len(cand),
-        "n_in_domain": int(cand["in_domain"].sum()) if len(cand) else 0,
-        "objectives": {o.name: o.direction for o in objectives},
-    }

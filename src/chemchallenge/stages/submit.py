@@ -15,12 +15,12 @@ import pandas as pd
 
 from chemchallenge.config import Config
 from chemchallenge.errors import ChemChallengeError, ConfigError, MissingInputError
+from chemchallenge.inputs import load_task
 from chemchallenge.io import read_json, read_parquet
 from chemchallenge.metrics import to_labels
 from chemchallenge.paths import Paths
 from chemchallenge.registry import REGISTRY_COLUMNS, archive_submission
 from chemchallenge.scores import read_scores
-from chemchallenge.inputs import load_task
 from chemchallenge.tasks import TaskSpec, TaskType
 
 __all__ = ["REGISTRY_COLUMNS", "archive", "build_submission", "run", "validate_submission"]

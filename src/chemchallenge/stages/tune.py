@@ -23,10 +23,10 @@ from tqdm.auto import tqdm
 
 from chemchallenge.config import Config
 from chemchallenge.errors import ChemChallengeError, ConfigError
+from chemchallenge.inputs import load_task, model_inputs
 from chemchallenge.io import read_parquet, write_json, write_text
 from chemchallenge.metrics import get_metric
 from chemchallenge.paths import Paths
-from chemchallenge.inputs import load_task, model_inputs
 from chemchallenge.tuning.figures import write_figures, write_trials
 from chemchallenge.tuning.objective import DEFAULT_ATTR, TuneData, make_objective
 from chemchallenge.tuning.space import default_point, parse_search_space
