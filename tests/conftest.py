@@ -159,6 +159,20 @@ def write_challenge(challenge_dir: Path) -> Callable[..., ChallengeFiles]:
     return write
 
 
+#: the smallest generate settings (tests deep_update it where they need more)
+TINY_GENERATE: dict[str, Any] = {
+    "n_samples": 20,
+    "holdout_fraction": 0.25,
+    "tsne": False,
+    "n_interpolation": 4,
+    "progress": False,
+    "vae": {"epochs": 1, "batch_size": 16, "embed": 8, "hidden": 16, "latent": 4},
+    "gan": {"epochs": 1, "batch_size": 8, "noise_dim": 4, "hidden": 16},
+    "baseline": {"order": 3},
+    "guided": {"latent_steps": 2, "latent_starts": 4},
+}
+
+
 def tiny_params(challenge_dir: Path) -> dict[str, Any]:
     """A params.yaml mapping for fast runs on the tiny tables."""
     return {

@@ -55,17 +55,25 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _raw_params(paths: Paths) -> dict | None:
+    import yaml
+
+    path = paths.root / "params.yaml"
+    return (yaml.safe_load(path.read_text()) or {}) if path.exists() else None
+
+
 def _dvc_yaml(cfg: Config, paths: Paths, check: bool) -> int:
     from chemchallenge.pipeline import dvcyaml
 
     target = paths.root / "dvc.yaml"
+    raw = _raw_params(paths)
     if check:
-        if dvcyaml.is_current(cfg, target):
+        if dvcyaml.is_current(cfg, target, raw):
             print(f"{target}: up to date")
             return 0
         print(f"{target}: out of date with params.yaml or the code; run `chemchallenge dvc-yaml`")
         return 1
-    changed = dvcyaml.write(cfg, target)
+    changed = dvcyaml.write(cfg, target, raw)
     print(f"{target}: {'written' if changed else 'already up to date'}")
     return 0
 
@@ -77,7 +85,7 @@ def _warn_stale_dvc_yaml(cfg: Config, paths: Paths) -> None:
     from chemchallenge.pipeline import dvcyaml
 
     target = paths.root / "dvc.yaml"
-    if target.exists() and not dvcyaml.is_current(cfg, target):
+    if target.exists() and not dvcyaml.is_current(cfg, target, _raw_params(paths)):
         print(
             f"chemchallenge: warning: {target} is out of date with params.yaml or the code "
             "(models, features or imports changed): run `chemchallenge dvc-yaml`, then "

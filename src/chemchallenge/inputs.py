@@ -32,7 +32,7 @@ def model_params(cfg: Config, paths: Paths, name: str) -> tuple[dict, bool]:
             changed = {k: v for k, v in tuned_params.items() if k in params and params[k] != v}
             if changed:
                 print(
-                    f"train@{name}: the tuned values override params.yaml's: "
+                    f"train-{name}: the tuned values override params.yaml's: "
                     + ", ".join(f"{k} {params[k]!r} -> {v!r}" for k, v in changed.items())
                 )
             params.update(tuned_params)

@@ -52,7 +52,7 @@ def _load_member(cfg: Config, paths: Paths, name: str) -> Member:
 
     path = paths.estimators(name)
     if not path.exists():
-        raise MissingInputError(f"{path} not found: run train@{name} (dvc repro) first")
+        raise MissingInputError(f"{path} not found: run train-{name} (dvc repro) first")
     mc = cfg.model(name)
     columns: list[str] = []
     if mc.features:

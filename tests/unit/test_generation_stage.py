@@ -20,6 +20,7 @@ from chemchallenge.errors import ConfigError, MissingInputError
 from chemchallenge.generation.codec import MoleculeVAE
 from chemchallenge.paths import Paths
 from chemchallenge.stages import candidates, generate
+from conftest import TINY_GENERATE, deep_update
 
 SMILES = [
     "CCO",
@@ -55,17 +56,7 @@ SMILES = [
     "CNC(=O)C",
     "OC(=O)CCC(=O)O",
 ]
-TINY = {
-    "n_samples": 20,
-    "holdout_fraction": 0.25,
-    "tsne": True,
-    "n_interpolation": 4,
-    "progress": False,
-    "vae": {"epochs": 2, "batch_size": 16, "embed": 8, "hidden": 16, "latent": 4},
-    "gan": {"epochs": 2, "batch_size": 8, "noise_dim": 4, "hidden": 16},
-    "baseline": {"order": 3},
-    "guided": {"latent_steps": 2, "latent_starts": 4},
-}
+TINY = deep_update(TINY_GENERATE, {"tsne": True, "vae": {"epochs": 2}, "gan": {"epochs": 2}})
 
 
 def make_project(root: Path) -> Paths:

@@ -71,7 +71,7 @@ def test_default_model_is_submit_model(project: tuple) -> None:
 
 def test_untrained_model_raises(project: tuple) -> None:
     cfg, paths, _ = project
-    with pytest.raises(MissingInputError, match="train@xgb"):
+    with pytest.raises(MissingInputError, match="train-xgb"):
         load_predictor(paths, cfg, "xgb")
     with pytest.raises(MissingInputError):
         load_predictor(Paths(paths.root / "nowhere"), cfg, "baseline")

@@ -224,7 +224,7 @@ def test_nan_prediction_is_refused(prepared: Callable, paths: Paths) -> None:
 
 def test_missing_predictions(prepared: Callable, paths: Paths) -> None:
     cfg, _ = prepared("binary")
-    with pytest.raises(MissingInputError, match="run train@baseline"):
+    with pytest.raises(MissingInputError, match="run train-baseline"):
         submit.run(cfg, paths)
 
 

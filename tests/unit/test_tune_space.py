@@ -63,3 +63,16 @@ def test_errors_name_the_parameter(spec: object, message: str) -> None:
 def test_empty_space_is_an_error() -> None:
     with pytest.raises(ConfigError, match=r"models\.rf\.search_space: empty"):
         parse_search_space("rf", {})
+
+
+def test_figures_when_every_trial_ties(tmp_path) -> None:
+    """A study whose trials all score the same (e.g. a tiny data set) still gets its history
+    figure, and a note instead of fANOVA's 'zero total variance' error."""
+    from chemchallenge.tuning.figures import write_figures
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: 0.5 + 0 * t.suggest_float("x", 0, 1), n_trials=4)
+    notes = write_figures(study, tmp_path)
+    assert (tmp_path / "history.png").exists()
+    assert not (tmp_path / "importance.png").exists()
+    assert any("all 4 completed trials scored 0.5" in n for n in notes), notes

@@ -1,7 +1,7 @@
 """Which module implements each model kind (``models.<name>.kind`` in params.yaml).
 
 :func:`chemchallenge.models.base.build_model` imports only the module of the kind it
-builds, and dvc.yaml makes ``train@<model>`` depend on that module's code only, so that a
+builds, and dvc.yaml makes ``train-<model>`` depend on that module's code only, so that a
 change in the graph networks does not retrain the tree models, and the reverse.
 """
 

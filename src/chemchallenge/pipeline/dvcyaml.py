@@ -78,6 +78,26 @@ def _params(stage: str, name: str = "") -> list[str]:
     return [p.format(name=name) for p in STAGE_PARAMS[stage]]
 
 
+def _in(raw: dict[str, Any], key: str) -> bool:
+    node: Any = raw
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def declare_present(doc: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    """Keep only the params keys that params.yaml spells out: DVC refuses a declared key that
+    is missing ("Parameters 'ensemble' are missing"), and a section left to its defaults has
+    no value to track."""
+    for stage in doc["stages"].values():
+        stage["params"] = [k for k in stage["params"] if _in(raw, k)]
+        if not stage["params"]:
+            del stage["params"]
+    return doc
+
+
 def _kind_modules(cfg: Config, models: list[str]) -> list[str]:
     return sorted(
         {KIND_MODULES[cfg.model(m).kind] for m in models if cfg.model(m).kind in KIND_MODULES}
@@ -261,18 +281,22 @@ def _plots(cfg: Config, models: list[str]) -> list[dict]:
     return plots
 
 
-def render(cfg: Config) -> str:
-    return HEADER + yaml.safe_dump(build(cfg), sort_keys=False, width=100)
+def render(cfg: Config, raw: dict[str, Any] | None = None) -> str:
+    """dvc.yaml's text; with ``raw`` (params.yaml as parsed), only its keys are declared."""
+    doc = build(cfg)
+    if raw is not None:
+        doc = declare_present(doc, raw)
+    return HEADER + yaml.safe_dump(doc, sort_keys=False, width=100)
 
 
-def write(cfg: Config, path: Path) -> bool:
+def write(cfg: Config, path: Path, raw: dict[str, Any] | None = None) -> bool:
     """Write dvc.yaml; ``True`` when it changed."""
-    text = render(cfg)
+    text = render(cfg, raw)
     if path.exists() and path.read_text() == text:
         return False
     path.write_text(text)
     return True
 
 
-def is_current(cfg: Config, path: Path) -> bool:
-    return path.exists() and path.read_text() == render(cfg)
+def is_current(cfg: Config, path: Path, raw: dict[str, Any] | None = None) -> bool:
+    return path.exists() and path.read_text() == render(cfg, raw)

@@ -47,16 +47,21 @@ def members(cfg: Config, paths: Paths) -> list[str]:
     """``ensemble.models``: a list, or "all" = every trained model with predictions."""
     chosen = cfg.ensemble.models
     if chosen == "all":
-        names = [m for m in cfg.train.models if paths.oof(m).exists()]
-        if not names:
-            raise MissingInputError("ensemble: no trained model found; run the train stages first")
+        names = list(cfg.train.models)
+        absent = [m for m in names if not paths.oof(m).exists()]
+        if absent:
+            raise MissingInputError(
+                f"ensemble: no out-of-fold predictions for {', '.join(absent)} "
+                f"({paths.oof(absent[0])} not found): run `chemchallenge dvc-yaml` then "
+                "`dvc repro`, or train them first"
+            )
         return names
     if isinstance(chosen, str):
         raise ConfigError(f"ensemble.models: expected 'all' or a list of models, got {chosen!r}")
     for m in chosen:
         cfg.model(m)
         if not paths.oof(m).exists():
-            raise MissingInputError(f"{paths.oof(m)} not found: run train@{m} first")
+            raise MissingInputError(f"{paths.oof(m)} not found: run train-{m} first")
     return list(chosen)
 
 

@@ -1,4 +1,4 @@
-"""Stage `featurize@<name>`: one featurizer over the prepared train and test molecules.
+"""Stage `featurize-<name>`: one featurizer over the prepared train and test molecules.
 
 Reads ``data/prepared/{train,test}.parquet`` and writes ``data/features/<name>.parquet``
 with columns ``split`` ("train"/"test"), ``id`` and the float32 feature columns; train

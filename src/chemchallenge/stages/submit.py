@@ -99,7 +99,7 @@ def run(cfg: Config, paths: Paths) -> None:
     test = read_parquet(paths.test)
     if not paths.test_pred(model).exists():
         raise MissingInputError(
-            f"{paths.test_pred(model)} not found: run train@{model} (or the ensemble stage) first"
+            f"{paths.test_pred(model)} not found: run train-{model} (or the ensemble stage) first"
         )
     pred = read_parquet(paths.test_pred(model))
     if list(pred["id"]) != list(test["id"]):

@@ -1,4 +1,4 @@
-"""Stage `train@<model>`: K-fold CV on the fixed folds; writes out-of-fold predictions,
+"""Stage `train-<model>`: K-fold CV on the fixed folds; writes out-of-fold predictions,
 fold-averaged test predictions, the fitted fold models, ``models/<model>/scores.json`` and
 its summary ``metrics/<model>.json``.
 
@@ -43,7 +43,7 @@ def run(cfg: Config, paths: Paths, name: str) -> None:
     curves = paths.curves(name)
     shutil.rmtree(curves, ignore_errors=True)
     print(
-        f"train@{name}: {mc.kind} on {mc.features or 'SMILES'}, {len(set(folds))}-fold CV"
+        f"train-{name}: {mc.kind} on {mc.features or 'SMILES'}, {len(set(folds))}-fold CV"
         + (" (tuned params)" if tuned else "")
     )
     res = cross_validate(
@@ -71,7 +71,7 @@ def run(cfg: Config, paths: Paths, name: str) -> None:
         metrics["holdout"] = score(task.metric, hold.to_numpy(float), test_pred, task)
     write_scores(paths, name, metrics)
     print(
-        f"train@{name}: CV {task.metric} = {metrics['cv_mean']:.4f} ± {metrics['cv_std']:.4f}"
+        f"train-{name}: CV {task.metric} = {metrics['cv_mean']:.4f} ± {metrics['cv_std']:.4f}"
         f" (train {metrics['train_mean']:.4f}) in {res.seconds:.1f}s"
         + (f"; demo holdout {metrics['holdout']:.4f}" if "holdout" in metrics else "")
     )

@@ -1,4 +1,4 @@
-"""Stage `tune@<model>`: an Optuna study over ``models.<model>.search_space``.
+"""Stage `tune-<model>`: an Optuna study over ``models.<model>.search_space``.
 
 The objective is the challenge metric of K-fold CV on the fixed folds (``tune.n_folds``
 of them per trial when set). Trial 0 evaluates the params.yaml defaults. The study lives
@@ -82,8 +82,8 @@ def _explain_overlap(name: str, params: dict[str, Any], space: dict[str, Any]) -
     if both:
         fixed = ", ".join(f"{p}={params[p]!r}" for p in both)
         print(
-            f"tune@{name}: {fixed} also in models.{name}.search_space: trial 0 uses "
-            "these values, later trials may choose others and train@ uses the best trial's; "
+            f"tune-{name}: {fixed} also in models.{name}.search_space: trial 0 uses "
+            "these values, later trials may choose others and train-{name} uses the best trial's; "
             f"to fix a value, remove it from the search space or set models.{name}.tune: false"
         )
 
@@ -95,7 +95,7 @@ def _enqueue_default(study: optuna.Study, default: dict[str, Any]) -> None:
 
 
 def _progress(total: int, name: str, metric: str) -> tuple[tqdm, Any]:
-    bar = tqdm(total=total, desc=f"tune@{name}", unit="trial")
+    bar = tqdm(total=total, desc=f"tune-{name}", unit="trial")
 
     def callback(study: optuna.Study, trial: FrozenTrial) -> None:
         if trial.state in FINISHED:
@@ -123,7 +123,7 @@ def optimize(cfg: Config, paths: Paths, name: str, data: TuneData) -> optuna.Stu
     _enqueue_default(study, default)
     remaining = cfg.tune.n_trials - n_finished(study)
     if remaining <= 0:
-        print(f"tune@{name}: study already has {n_finished(study)} finished trials")
+        print(f"tune-{name}: study already has {n_finished(study)} finished trials")
         return study
     objective = make_objective(data, space, default)
     bar, progress = _progress(remaining, name, data.task.metric)
@@ -147,7 +147,7 @@ def summary(
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
         raise ChemChallengeError(
-            f"tune@{name}: no trial completed (all pruned, failed or timed out); "
+            f"tune-{name}: no trial completed (all pruned, failed or timed out); "
             "raise tune.n_trials / tune.timeout or set tune.pruner: none"
         )
     best = study.best_trial
@@ -175,7 +175,7 @@ def run(cfg: Config, paths: Paths, name: str) -> None:
     if not mc.tune:
         write_json(paths.best_params(name), {"tuned": False, "params": {}})
         write_text(out_dir / "notes.txt", f"not tuned: models.{name}.tune is false\n")
-        print(f"tune@{name}: models.{name}.tune is false; nothing to tune")
+        print(f"tune-{name}: models.{name}.tune is false; nothing to tune")
         return
     parse_search_space(name, mc.search_space)  # fail fast, before loading any data
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -187,10 +187,10 @@ def run(cfg: Config, paths: Paths, name: str) -> None:
     write_text(out_dir / "notes.txt", "".join(f"{n}\n" for n in notes) or "all figures written\n")
     write_json(paths.best_params(name), result)
     for note in notes:
-        print(f"tune@{name}: note: {note}")
+        print(f"tune-{name}: note: {note}")
     dv = result["default_value"]
     print(
-        f"tune@{name}: best {result['metric']} {result['best_value']:.4f}"
+        f"tune-{name}: best {result['metric']} {result['best_value']:.4f}"
         + (f" (params.yaml defaults {dv:.4f})" if dv is not None else "")
         + f" after {result['n_trials']} trials ({result['n_pruned']} pruned): {result['params']}"
     )

@@ -59,11 +59,17 @@ def write_figures(study: optuna.Study, out_dir: Path, seed: int = 0) -> list[str
             _save(ovm.plot_optimization_history(study), out_dir / "history.png")
         else:
             notes.append("history.png skipped: no completed trial")
-        if len(complete) >= 2 and varying:
+        values = {t.value for t in complete}
+        if len(complete) >= 2 and varying and len(values) > 1:
             evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
             _save(
                 ovm.plot_param_importances(study, evaluator=evaluator, params=varying),
                 out_dir / "importance.png",
+            )
+        elif len(values) == 1 and len(complete) >= 2:
+            notes.append(
+                f"importance.png skipped: all {len(complete)} completed trials scored "
+                f"{next(iter(values))}: no parameter made a difference"
             )
         else:
             notes.append(

@@ -1,4 +1,4 @@
-"""The Optuna study behind ``tune@<model>``: storage, seeded sampler, pruner.
+"""The Optuna study behind ``tune-<model>``: storage, seeded sampler, pruner.
 
 Storage URLs (``tune.storage`` in params.yaml):
 
