@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     dy = sub.add_parser("dvc-yaml", help="write dvc.yaml from params.yaml and the stages' code")
     dy.add_argument("--check", action="store_true", help="only check that dvc.yaml is current")
+    pf = sub.add_parser("profile", help="print a profile's values as `dvc exp run` -S arguments")
+    pf.add_argument("profile", help="profiles/<name>.yaml, e.g. gpu")
     rs = sub.add_parser("record-score", help="record a public leaderboard score")
     rs.add_argument("submission", help="file name (or unique prefix) in submissions/history")
     rs.add_argument("score", type=float, help="the leaderboard score shown by the site")
@@ -112,6 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from chemchallenge.predictor import predict_file
 
             predict_file(cfg, paths, Path(args.input), args.output, args.model, args.in_domain)
+        elif args.command == "profile":
+            from chemchallenge.profiles import check, command_line
+
+            print(command_line(check(paths.root, args.profile, Path(args.params))))
         elif args.command == "dvc-yaml":
             return _dvc_yaml(cfg, paths, args.check)
         elif args.command == "record-score":

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from rdkit import Chem
 
+from chemchallenge.models.device import torch_device
+
 CHEMNET_PAD = 350  # sequence length ChemNet was trained with
 
 
@@ -39,7 +41,7 @@ def load_chemnet() -> torch.nn.Module:
 
     weights = Path(fcd_torch.__file__).parent / "ChemNet_v0.13_pretrained.pt"
     model = load_imported_model(torch.load(weights, map_location="cpu", weights_only=True))
-    return model.eval()
+    return model.to(torch_device("auto")).eval()
 
 
 def _canonical(smiles: Sequence[str]) -> list[str]:
@@ -57,12 +59,13 @@ def chemnet_activations(smiles: Sequence[str], batch_size: int = 256) -> np.ndar
     from fcd_torch.utils import get_one_hot
 
     model = load_chemnet()
+    device = next(model.parameters()).device
     smi = _canonical(smiles)
     chunks = [np.zeros((0, 512), dtype=np.float64)]
     for i in range(0, len(smi), batch_size):
         onehot = np.stack([get_one_hot(s, CHEMNET_PAD) for s in smi[i : i + batch_size]])
-        x = torch.from_numpy(onehot / onehot.shape[2]).float().transpose(1, 2)
-        chunks.append(model(x).double().numpy())
+        x = torch.from_numpy(onehot / onehot.shape[2]).float().transpose(1, 2).to(device)
+        chunks.append(model(x).double().cpu().numpy())
     return np.concatenate(chunks)
 
 

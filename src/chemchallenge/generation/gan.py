@@ -20,6 +20,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from chemchallenge.models.device import torch_device
+
 
 @dataclass
 class GANParams:
@@ -32,6 +34,7 @@ class GANParams:
     lr: float = 2e-4
     n_critic: int = 5
     gp_weight: float = 10.0
+    accelerator: str = "auto"  # auto: the GPU when CUDA is present (models/device.py)
 
 
 def mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
@@ -80,11 +83,13 @@ def train_latent_gan(
     dominate); per-epoch means of the losses go to DVCLive under ``log_dir``.
     """
     torch.manual_seed(seed)
+    device = torch_device(params.accelerator)
     x = torch.as_tensor(np.asarray(latents, dtype=np.float32))
     gan = LatentGAN(x.size(1), params.noise_dim, params.hidden)
     gan.mean.copy_(x.mean(0))
     gan.std.copy_(x.std(0).clamp(min=1e-6))
-    data = (x - gan.mean) / gan.std
+    data = ((x - gan.mean) / gan.std).to(device)
+    gan.to(device)
     p, betas = params, (0.5, 0.9)
     opt_g = torch.optim.Adam(gan.generator.parameters(), lr=p.lr, betas=betas)
     opt_c = torch.optim.Adam(gan.critic.parameters(), lr=p.lr, betas=betas)
@@ -96,7 +101,7 @@ def train_latent_gan(
         sums: dict[str, list[float]] = {k: [] for k in _KEYS}
         perm = torch.randperm(len(data), generator=g)
         for i in range(0, len(data) - bs + 1, bs):
-            real = data[perm[i : i + bs]]
+            real = data[perm[i : i + bs].to(device)]
             fake = gan.generate(bs, g).detach()
             d_real, d_fake = gan.critic(real).mean(), gan.critic(fake).mean()
             gp = gradient_penalty(gan.critic, real, fake)
@@ -121,7 +126,7 @@ def train_latent_gan(
             live.next_step()
     if live is not None:
         live.end()
-    return gan.eval()
+    return gan.cpu().eval()
 
 
 _KEYS = ("critic_loss", "gen_loss", "wasserstein", "gp")

@@ -29,6 +29,7 @@ from chemchallenge.generation.vae import (
     encode_smiles,
     vae_loss,
 )
+from chemchallenge.models.device import deterministic_mode, loader_options
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,9 @@ class VAEParams:
     beta_max: float = 0.1
     augment: float = 0.0  # per-epoch probability of a randomised SMILES per molecule
     grad_clip: float = 5.0
+    accelerator: str = "auto"  # auto: the GPU when CUDA is present (models/device.py)
+    precision: str = "32-true"  # bf16-mixed on a recent GPU
+    num_workers: int = 0  # DataLoader workers (each re-seeds the augmentation's generator)
 
 
 def kl_weight(epoch: float, schedule: str, anneal_epochs: int, beta_max: float) -> float:
@@ -170,23 +174,23 @@ def make_logger(log_dir: Path | None) -> Any:
 
 
 def make_trainer(
-    epochs: int,
+    params: VAEParams,
     log_dir: Path | None,
-    grad_clip: float | None = None,
     progress: bool = True,
     callbacks: list[pl.Callback] | None = None,
 ) -> pl.Trainer:
     return pl.Trainer(
-        max_epochs=epochs,
+        max_epochs=params.epochs,
         callbacks=callbacks,
-        accelerator="auto",
+        accelerator=params.accelerator,
         devices=1,
+        precision=params.precision,
         logger=make_logger(log_dir),
         enable_checkpointing=False,
         enable_model_summary=False,
         enable_progress_bar=progress,
-        gradient_clip_val=grad_clip,
-        deterministic=True,
+        gradient_clip_val=params.grad_clip or None,
+        deterministic=deterministic_mode(params.accelerator),
         num_sanity_val_steps=0,
         log_every_n_steps=1,
     )
@@ -227,10 +231,12 @@ def train_vae(
     model = build_vae(vocab, **model_hparams(params))
     pad = collate(vocab.pad_idx)
     lengths = [len(vocab.encode(s)) for s in kept]
+    loader = loader_options(params.num_workers, params.accelerator, seed)
     train_dl = DataLoader(
         SmilesDataset(kept, vocab, params.max_len, params.augment, seed),
         batch_sampler=BucketBatchSampler(lengths, params.batch_size, seed),
         collate_fn=pad,
+        **loader,
     )
     val_dl = None
     if val_smiles:
@@ -239,8 +245,9 @@ def train_vae(
             SmilesDataset(val, vocab, params.max_len),
             batch_sampler=BucketBatchSampler([len(vocab.encode(s)) for s in val], 256, seed),
             collate_fn=pad,
+            **{k: v for k, v in loader.items() if k != "generator"},
         )
-    trainer = make_trainer(params.epochs, log_dir, params.grad_clip or None, progress, callbacks)
+    trainer = make_trainer(params, log_dir, progress, callbacks)
     trainer.fit(LitVAE(model, params, vocab), train_dl, val_dl)
     return model.cpu().eval(), vocab
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from rdkit import Chem
-from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, TensorDataset
 from torch_geometric.data import Batch, Data
 
 from chemchallenge.errors import ConfigError
@@ -117,11 +117,27 @@ def collate_graphs(items: list[tuple[Data, torch.Tensor, torch.Tensor | None]]) 
 class BucketBatchSampler(Sampler[list[int]]):
     """Shuffled batches of similar lengths (less padding): shuffle, sort chunks of
     ``bucket`` batches by length, cut into batches, shuffle the batches. A last batch of
-    one is merged into the previous one (BatchNorm needs two samples)."""
+    one is merged into the previous one (BatchNorm needs two samples).
 
-    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int, bucket: int = 8):
+    Under DDP every rank draws the same batch order (same seed, same epoch count) and keeps
+    every ``world_size``-th batch from its ``rank``, the same number on every rank (the
+    last ``len % world_size`` batches of an epoch are left to the next epoch's shuffle).
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        seed: int,
+        bucket: int = 8,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} outside world size {world_size}")
         self.lengths, self.batch_size = np.asarray(lengths), batch_size
         self.rng, self.bucket = np.random.default_rng(seed), bucket
+        self.rank, self.world_size = rank, world_size
 
     def _batches(self) -> list[list[int]]:
         order = self.rng.permutation(len(self.lengths))
@@ -138,16 +154,29 @@ class BucketBatchSampler(Sampler[list[int]]):
             batches[-1] += last
         return [batches[i] for i in self.rng.permutation(len(batches))]
 
-    def __iter__(self) -> Iterator[list[int]]:
-        return iter(self._batches())
-
-    def __len__(self) -> int:
+    def _n_all(self) -> int:
         n = -(-len(self.lengths) // self.batch_size)
         return n - 1 if n > 1 and len(self.lengths) % self.batch_size == 1 else n
 
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = self._batches()
+        if self.world_size == 1:
+            return iter(batches)
+        return iter(batches[self.rank : len(self) * self.world_size : self.world_size])
+
+    def __len__(self) -> int:
+        n = self._n_all()
+        return n if self.world_size == 1 else max(n // self.world_size, 1)
+
 
 class DeepDataModule(pl.LightningDataModule):
-    """Shuffled training batches (seeded) and, when given, validation batches."""
+    """Shuffled training batches (seeded) and, when given, validation batches.
+
+    ``loader``: DataLoader options (workers, ``pin_memory``, seeded generator: see
+    :func:`chemchallenge.models.device.loader_options`). Under DDP the training batches are
+    sharded by rank here (the Trainer runs with ``use_distributed_sampler=False``); every
+    rank validates on the whole validation set, so all ranks see the same ``val_loss``.
+    """
 
     def __init__(
         self,
@@ -156,30 +185,59 @@ class DeepDataModule(pl.LightningDataModule):
         collate: Any,
         batch_size: int = 64,
         seed: int = 0,
+        loader: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.train, self.val, self.collate = train, val, collate
         self.batch_size, self.seed = batch_size, seed
+        self.loader = loader or {}
+
+    def _rank(self) -> tuple[int, int]:
+        trainer = getattr(self, "trainer", None)
+        if trainer is None:
+            return 0, 1
+        return int(trainer.global_rank), int(trainer.world_size)
 
     def train_dataloader(self) -> DataLoader:
         n = len(self.train)  # type: ignore[arg-type]
+        rank, world = self._rank()
         lengths = getattr(self.train, "lengths", None)
         if lengths is not None:
-            sampler = BucketBatchSampler(lengths, self.batch_size, self.seed)
-            return DataLoader(self.train, batch_sampler=sampler, collate_fn=self.collate)
+            sampler = BucketBatchSampler(
+                lengths, self.batch_size, self.seed, rank=rank, world_size=world
+            )
+            return DataLoader(
+                self.train, batch_sampler=sampler, collate_fn=self.collate, **self.loader
+            )
+        if world > 1:
+            shard = DistributedSampler(
+                self.train, num_replicas=world, rank=rank, shuffle=True, seed=self.seed
+            )
+            return DataLoader(
+                self.train,
+                batch_size=self.batch_size,
+                sampler=shard,
+                collate_fn=self.collate,
+                drop_last=True,
+                **self.loader,
+            )
+        options = {"generator": torch.Generator().manual_seed(self.seed), **self.loader}
         return DataLoader(
             self.train,
             batch_size=self.batch_size,
             shuffle=True,
             collate_fn=self.collate,
-            generator=torch.Generator().manual_seed(self.seed),
             drop_last=n > self.batch_size and n % self.batch_size == 1,  # BatchNorm needs 2+
+            **options,
         )
 
     def val_dataloader(self) -> DataLoader | list:
         if self.val is None:
             return []
-        return predict_loader(self.val, self.collate, self.batch_size)
+        options = {k: v for k, v in self.loader.items() if k != "generator"}
+        return DataLoader(
+            self.val, batch_size=self.batch_size, shuffle=False, collate_fn=self.collate, **options
+        )
 
 
 def predict_loader(ds: Dataset, collate: Any, batch_size: int = 256) -> DataLoader:

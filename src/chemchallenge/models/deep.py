@@ -44,6 +44,13 @@ from chemchallenge.models.datamodules import (
     TabularAdapter,
     predict_loader,
 )
+from chemchallenge.models.device import (
+    ACCELERATORS,
+    check_devices,
+    loader_options,
+    strategy,
+    torch_device,
+)
 from chemchallenge.models.lightning import (
     OPTIMIZERS,
     SCHEDULERS,
@@ -53,7 +60,6 @@ from chemchallenge.models.lightning import (
     balanced_class_weight,
     balanced_pos_weight,
     make_trainer,
-    on_gpu,
     to_outputs,
     training_context,
 )
@@ -72,8 +78,11 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "grad_clip": 5.0,
     "scheduler": "none",
     "class_weight": "auto",  # auto: balanced pos_weight for binary/multi-label, none for classes
-    "precision": "32-true",
-    "accelerator": "auto",
+    "precision": "32-true",  # bf16-mixed / 16-mixed on a GPU
+    "accelerator": "auto",  # auto: the GPU when CUDA is present (models/device.py)
+    "devices": 1,  # > 1: DDP over that many devices (ddp_spawn), -1: all
+    "strategy": "auto",
+    "num_workers": 0,  # DataLoader worker processes (seeded per worker), pin_memory on a GPU
     "threads": 1,  # torch CPU threads while fitting/predicting (0: leave torch's setting)
     "val_fraction": 0.1,  # share of the training folds cross-validation holds out to validate
 }
@@ -126,6 +135,7 @@ _CHOICES = {
     "optimizer": tuple(OPTIMIZERS),
     "scheduler": SCHEDULERS,
     "class_weight": ("auto", "balanced", "none"),
+    "accelerator": ACCELERATORS,
 }
 
 
@@ -146,6 +156,8 @@ def resolve_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     frac = out["val_fraction"]
     if isinstance(frac, bool) or not isinstance(frac, int | float) or not 0 < frac <= 0.5:
         raise ConfigError(f"model kind {kind!r}: val_fraction={frac!r} must be in (0, 0.5]")
+    check_devices(out["devices"], f"model kind {kind!r}")
+    strategy(out["devices"], out["strategy"])  # refuses plain ddp with a reason
     return out
 
 
@@ -246,7 +258,14 @@ class DeepEstimator:
                 assert X_val is not None and y_val is not None
                 val_ds = self.adapter.dataset(X_val, self._scale_targets(y_val))
             dm = DeepDataModule(
-                train_ds, val_ds, self.adapter.collate, int(self.params["batch_size"]), self.seed
+                train_ds,
+                val_ds,
+                self.adapter.collate,
+                int(self.params["batch_size"]),
+                self.seed,
+                loader_options(
+                    int(self.params["num_workers"]), self.params["accelerator"], self.seed
+                ),
             )
             try:
                 net = self._build_net()
@@ -269,7 +288,7 @@ class DeepEstimator:
             raise RuntimeError(f"{self.kind}: predict() called before fit()")
         if len(X) == 0:
             return np.zeros((0, self.task.n_outputs))
-        device = torch.device("cuda" if on_gpu(self.params["accelerator"]) else "cpu")
+        device = torch_device(self.params["accelerator"])
         net = self.net.to(device).eval()
         mean = torch.tensor(self.y_mean, dtype=torch.float32, device=device)
         std = torch.tensor(self.y_std, dtype=torch.float32, device=device)

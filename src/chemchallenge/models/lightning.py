@@ -25,6 +25,7 @@ from pytorch_lightning.callbacks import EarlyStopping
 from torch import nn
 
 from chemchallenge.metrics import score
+from chemchallenge.models.device import deterministic_mode, strategy
 from chemchallenge.tasks import TaskSpec, TaskType
 
 #: name -> (params, lr, weight_decay) -> optimiser (weight decay = L2; decoupled for adamw)
@@ -263,10 +264,6 @@ def training_context(threads: int = 1) -> Iterator[None]:
             log.setLevel(level)
 
 
-def on_gpu(accelerator: str) -> bool:
-    return accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
-
-
 def make_trainer(
     p: dict[str, Any], has_val: bool, log_dir: Path | None, hparams: dict[str, Any], root: str
 ) -> pl.Trainer:
@@ -284,10 +281,12 @@ def make_trainer(
     return pl.Trainer(
         max_epochs=int(p["epochs"]),
         accelerator=p["accelerator"],
-        devices=1,
+        devices=p["devices"],
+        strategy=strategy(p["devices"], p["strategy"]),
+        use_distributed_sampler=False,  # DeepDataModule shards its own (bucketed) batches
         precision=p["precision"],
         gradient_clip_val=p["grad_clip"] or None,
-        deterministic=True if not on_gpu(p["accelerator"]) else "warn",
+        deterministic=deterministic_mode(p["accelerator"]),
         enable_progress_bar=False,
         enable_model_summary=False,
         enable_checkpointing=False,

@@ -30,6 +30,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from chemchallenge.errors import ConfigError
 from chemchallenge.models.base import ModelInput, register_model
+from chemchallenge.models.device import xgboost_device
 from chemchallenge.tasks import TaskSpec, TaskType
 
 
@@ -181,6 +182,7 @@ def _xgboost(task: TaskSpec, p: dict[str, Any], seed: int) -> BaseEstimator:
     p.setdefault("colsample_bytree", 0.5)
     p.setdefault("n_jobs", -1)
     p.setdefault("tree_method", "hist")
+    p["device"] = xgboost_device(p.get("device"))  # auto: cuda when a GPU is present
     cls = XGBClassifier if task.is_classification else XGBRegressor
     return cls(random_state=seed, verbosity=0, **p)
 

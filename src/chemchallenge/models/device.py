@@ -1,0 +1,111 @@
+"""The one device knob: where torch and XGBoost run, and the settings that follow from it.
+
+Every network (predictive nets, the VAE, the GAN, ChemNet for FCD) and XGBoost ask this
+module, so that ``accelerator: auto`` means the same everywhere: the GPU when CUDA is
+present, the CPU otherwise.
+
+- Determinism: on the CPU Lightning's ``deterministic=True``; on CUDA some kernels
+  (scatter reductions of the graph networks) have no deterministic version, so determinism
+  is ``"warn"`` there, with ``CUBLAS_WORKSPACE_CONFIG`` set so that cuBLAS itself is
+  deterministic (it refuses deterministic mode without it).
+- DataLoaders: ``num_workers`` worker processes with ``pin_memory`` on a GPU; each worker
+  re-seeds its dataset's random generator (randomised SMILES) from the worker seed, which
+  differs per worker and per epoch and follows the loader's seeded generator.
+- Several devices: ``devices: N`` (N > 1) trains with DDP in spawned processes
+  (``ddp_spawn``): the cross-validation loop stays in one process, each fit is spread over
+  the devices, and the bucketed batch sampler shards its batches by rank.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import get_worker_info
+
+from chemchallenge.errors import ConfigError
+
+#: cuBLAS needs a workspace configuration to run deterministically
+CUBLAS_CONFIG = ":4096:8"
+GPU_ACCELERATORS = ("auto", "gpu", "cuda")
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda")
+
+
+def use_gpu(accelerator: str) -> bool:
+    """True when ``accelerator`` asks for (or allows) a GPU and CUDA is present."""
+    return accelerator in GPU_ACCELERATORS and torch.cuda.is_available()
+
+
+def torch_device(accelerator: str) -> torch.device:
+    return torch.device("cuda" if use_gpu(accelerator) else "cpu")
+
+
+def deterministic_mode(accelerator: str) -> bool | str:
+    """Lightning's ``deterministic`` for ``accelerator`` (see the module docstring)."""
+    if not use_gpu(accelerator):
+        return True
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_CONFIG)
+    return "warn"
+
+
+def strategy(devices: int | str, name: str = "auto") -> str:
+    """Lightning's ``strategy``: ``ddp_spawn`` for several devices unless one is named.
+
+    Plain ``ddp`` re-launches the command once per device, which would run the whole
+    cross-validation loop (and write every output) once per process: refused.
+    """
+    if name == "ddp":
+        raise ConfigError(
+            "strategy: ddp re-runs the whole stage in every process; use ddp_spawn "
+            "(the default when devices > 1)"
+        )
+    several = devices == -1 or (isinstance(devices, int) and devices > 1)
+    chosen = "ddp_spawn" if several and name == "auto" else name
+    if chosen.startswith("ddp_spawn"):
+        # the data module goes to the spawned processes through shared memory; torch's
+        # default (file descriptors) fails on some kernels with "unable to resize file"
+        torch.multiprocessing.set_sharing_strategy("file_system")
+    return chosen
+
+
+def check_devices(devices: Any, where: str) -> None:
+    if isinstance(devices, bool) or not (
+        (isinstance(devices, int) and (devices >= 1 or devices == -1)) or devices == "auto"
+    ):
+        raise ConfigError(
+            f"{where}: devices must be a positive integer, -1 or auto; got {devices!r}"
+        )
+
+
+def seed_worker(worker_id: int) -> None:
+    """DataLoader ``worker_init_fn``: a dataset with an ``rng`` (random SMILES) draws its own
+    stream in every worker; without it all workers would repeat the same augmentations."""
+    info = get_worker_info()
+    if info is None:
+        return
+    seed = info.seed % 2**32
+    np.random.seed(seed)
+    dataset = info.dataset
+    if hasattr(dataset, "rng"):
+        dataset.rng = np.random.default_rng([seed, worker_id])
+
+
+def loader_options(num_workers: int, accelerator: str, seed: int) -> dict[str, Any]:
+    """DataLoader keyword arguments for ``num_workers`` seeded workers (0: in-process)."""
+    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+        raise ConfigError(f"num_workers must be an integer >= 0, got {num_workers!r}")
+    options: dict[str, Any] = {"num_workers": num_workers, "pin_memory": use_gpu(accelerator)}
+    if num_workers > 0:  # the workers' seeds follow this generator: reproducible runs
+        options["generator"] = torch.Generator().manual_seed(seed)
+        options["worker_init_fn"] = seed_worker
+        options["persistent_workers"] = False
+    return options
+
+
+def xgboost_device(requested: str | None) -> str:
+    """XGBoost's ``device``: ``cuda`` when asked for or when ``auto`` finds a GPU."""
+    if requested in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return requested
