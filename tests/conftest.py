@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -241,3 +241,19 @@ def tables_factory() -> Callable[..., ChallengeTables]:
 @pytest.fixture
 def drug_smiles() -> list[str]:
     return list(DRUG_SMILES)
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """One torch and BLAS thread: small nets and ChemNet run fastest single-threaded, and more
+    threads only spin on a loaded 2-core machine (``pytestmark = usefixtures("one_thread")``)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        torch.set_num_threads(n)

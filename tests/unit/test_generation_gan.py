@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from threadpoolctl import threadpool_limits
 
 from chemchallenge.generation.baseline import NGramGenerator, floor_sample
 from chemchallenge.generation.gan import (
@@ -20,14 +18,7 @@ from chemchallenge.generation.gan import (
     train_latent_gan,
 )
 
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
-        yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def test_gradient_penalty_is_zero_for_a_unit_slope_critic() -> None:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from threadpoolctl import threadpool_limits
 
 from chemchallenge.features.tokenizer import SmilesVocab
 from chemchallenge.generation.codec import MoleculeVAE
@@ -24,14 +21,7 @@ from chemchallenge.generation.latent import grid_image, interpolate, pca_2d, tsn
 from chemchallenge.generation.metrics import properties
 from chemchallenge.generation.vae import build_vae
 
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
-        yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def n_atoms_and_prob(smiles: list[str]) -> np.ndarray:

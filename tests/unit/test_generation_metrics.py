@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
-from threadpoolctl import threadpool_limits
 
 from chemchallenge.generation import metrics as M
 from chemchallenge.generation.fcd import frechet_distance, frechet_distance_between
 
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """ChemNet and 512x512 eigen-decompositions: threads only spin on a loaded machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
-        yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def test_validity_counts_rdkit_parsable_strings() -> None:

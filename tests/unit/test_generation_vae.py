@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from threadpoolctl import threadpool_limits
 
 from chemchallenge.features.tokenizer import SmilesVocab
 from chemchallenge.generation.lightning_vae import (
@@ -26,15 +24,7 @@ from chemchallenge.generation.vae import (
     vae_loss,
 )
 
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Small GRUs run fastest single-threaded (and 2 threads crawl on a loaded machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
-        yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 SMILES = [
