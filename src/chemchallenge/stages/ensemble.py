@@ -221,12 +221,16 @@ def _print(m: dict, metric: str) -> None:
     def fmt(s: dict | None) -> str:
         return "n/a" if s is None else f"{s['mean']:.4f} ± {s['std']:.4f}"
 
+    def both(at_half: dict | None, tuned: dict | None) -> str:
+        if tuned is None:  # no decision thresholds (regression, or thresholds off)
+            return fmt(at_half)
+        return f"{fmt(at_half)} at 0.5, {fmt(tuned)} with tuned thresholds"
+
     print(
         f"ensemble ({m['method']} of {', '.join(m['members'])}): nested-CV {metric} "
-        f"{fmt(m['nested_cv_at_0.5'])} at 0.5, {fmt(m['nested_cv_tuned_thresholds'])} tuned; "
+        f"{both(m['nested_cv_at_0.5'], m['nested_cv_tuned_thresholds'])}; "
         f"best single {m['best_single_model']} (nested picks per fold: "
         f"{', '.join(m['best_single_per_fold'].values())}): "
-        f"{fmt(m['best_single_nested_at_0.5'])} at 0.5, "
-        f"{fmt(m['best_single_nested_tuned'])} tuned"
+        f"{both(m['best_single_nested_at_0.5'], m['best_single_nested_tuned'])}"
         + (f"; demo holdout {m['holdout']:.4f}" if "holdout" in m else "")
     )
