@@ -47,9 +47,6 @@ class Paths:
     def features(self, name: str) -> Path:
         return self.root / "data" / "features" / f"{name}.parquet"
 
-    def graphs(self) -> Path:
-        return self.root / "data" / "features" / "graphs.pt"
-
     # tune / train
     def model_dir(self, model: str) -> Path:
         """``models/<model>/``; the ensemble lives apart in ``ensemble/`` so that DVC can make
@@ -57,6 +54,14 @@ class Paths:
         if model == ENSEMBLE:
             return self.root / ENSEMBLE
         return self.root / "models" / model
+
+    def thresholds(self, model: str) -> Path:
+        """Per-target decision thresholds chosen on out-of-fold predictions (the ensemble)."""
+        return self.model_dir(model) / "thresholds.json"
+
+    @property
+    def ensemble_weights(self) -> Path:
+        return self.model_dir(ENSEMBLE) / "weights.json"
 
     def best_params(self, model: str) -> Path:
         return self.model_dir(model) / "best_params.json"

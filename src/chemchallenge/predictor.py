@@ -214,7 +214,7 @@ def load_predictor(paths: Paths, cfg: Config, model: str | None = None) -> Predi
     model = model or cfg.submit.model
     task = load_task(paths)
     if model == "ensemble":
-        wpath = paths.model_dir("ensemble") / "weights.json"
+        wpath = paths.ensemble_weights
         if not wpath.exists():
             raise MissingInputError(f"{wpath} not found: run the ensemble stage (dvc repro) first")
         saved = read_json(wpath)

@@ -166,9 +166,14 @@ def _predictions(models: list[str]) -> list[str]:
 
 
 def _ensemble_files() -> list[str]:
-    ens = _REL.model_dir(ENSEMBLE)
-    names = ("oof.parquet", "test.parquet", "thresholds.json", "weights.json", "scores.json")
-    return [_p(ens / n) for n in names]
+    files = (
+        _REL.oof(ENSEMBLE),
+        _REL.test_pred(ENSEMBLE),
+        _REL.thresholds(ENSEMBLE),
+        _REL.ensemble_weights,
+        _REL.scores(ENSEMBLE),
+    )
+    return [_p(f) for f in files]
 
 
 def build(cfg: Config) -> dict[str, Any]:

@@ -139,10 +139,10 @@ def run(cfg: Config, paths: Paths) -> None:
     # that the file (a DVC output) always exists
     thr_out = thr if len(thr) == len(task.targets) else np.full(len(task.targets), 0.5)
     thresholds = dict(zip(task.targets, thr_out)) if task.is_classification else {}
-    write_json(paths.model_dir(NAME) / "thresholds.json", thresholds)
+    write_json(paths.thresholds(NAME), thresholds)
     weights = _weights(names, combiner.to_dict(), task)
     write_json(
-        paths.model_dir(NAME) / "weights.json",
+        paths.ensemble_weights,
         {
             "method": cfg.ensemble.method,
             "models": names,

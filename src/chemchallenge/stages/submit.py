@@ -37,7 +37,7 @@ def thresholds_for(cfg: Config, paths: Paths, model: str, task: TaskSpec) -> np.
         if unknown:
             raise ConfigError(f"submit.thresholds: {unknown} are not targets {task.targets}")
         return np.array([float(thr.get(t, 0.5)) for t in task.targets])
-    tuned = paths.model_dir(model) / "thresholds.json"
+    tuned = paths.thresholds(model)
     if tuned.exists():
         d = read_json(tuned)
         return np.array([float(d.get(t, 0.5)) for t in task.targets])
