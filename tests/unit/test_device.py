@@ -1,4 +1,4 @@
-"""The device knob (models/device.py): determinism, seeded DataLoader workers, DDP sharding,
+"""The device knob (device.py): determinism, seeded DataLoader workers, DDP sharding,
 XGBoost's device, the gpu profile; and DDP itself on CPU (gloo, 2 processes)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import torch
 import yaml
 from torch.utils.data import DataLoader, Dataset
 
+from chemchallenge import device
 from chemchallenge.errors import ConfigError
-from chemchallenge.models import device
 from chemchallenge.models.base import ModelInput, build_model
 from chemchallenge.models.datamodules import BucketBatchSampler
 from chemchallenge.models.deep import resolve_params

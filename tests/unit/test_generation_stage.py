@@ -159,9 +159,9 @@ def test_metrics_file_is_a_few_numbers(generated: tuple[Paths, list[str]]) -> No
     leaves = _leaves(summary)
     assert 4 <= len(leaves) <= 10
     assert all(type(v) in (int, float) and math.isfinite(v) for v in leaves), summary
-    assert set(summary) == {"vae", "gan"} and {"validity", "novelty"} <= set(summary["vae"])
+    assert set(summary) == {"vae", "gan"} and {"valid", "novel"} <= set(summary["vae"])
     record = json.loads(paths.generation_scores.read_text())
-    assert summary["vae"]["validity"] == round(record["vae"]["validity"], 4)
+    assert summary["vae"]["valid"] == round(record["vae"]["validity"], 4)
     assert generate.summary(record) == summary
 
 
@@ -173,8 +173,8 @@ def test_summary_drops_non_finite_and_non_numeric_values() -> None:
         "info": {"seed": 0},
     }
     assert generate.summary(record) == {
-        "vae": {"validity": 0.1235},
-        "gan": {"frechet_descriptor_distance": 3.0},
+        "vae": {"valid": 0.1235},
+        "gan": {"fdd": 3.0},
     }
     assert generate.summary({"enabled": False}) == {}
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from chemchallenge import device
 from chemchallenge.generation.gan import GANParams, sample_latents, train_latent_gan
 from chemchallenge.generation.lightning_vae import VAEParams, train_vae
 from chemchallenge.generation.vae import decode_latents
-from chemchallenge.models import device
 from chemchallenge.models.base import ModelInput, build_model
 from chemchallenge.tasks import TaskSpec, TaskType
 

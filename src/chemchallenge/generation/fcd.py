@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from rdkit import Chem
 
-from chemchallenge.models.device import torch_device
+from chemchallenge.device import torch_device
 
 CHEMNET_PAD = 350  # sequence length ChemNet was trained with
 

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from chemchallenge.models.device import torch_device
+from chemchallenge.device import torch_device
 
 
 @dataclass
@@ -34,7 +34,7 @@ class GANParams:
     lr: float = 2e-4
     n_critic: int = 5
     gp_weight: float = 10.0
-    accelerator: str = "auto"  # auto: the GPU when CUDA is present (models/device.py)
+    accelerator: str = "auto"  # auto: the GPU when CUDA is present (device.py)
 
 
 def mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:

@@ -21,6 +21,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from chemchallenge.device import deterministic_mode, loader_options
 from chemchallenge.features.tokenizer import SmilesVocab, randomize_smiles
 from chemchallenge.generation.vae import (
     SmilesVAE,
@@ -29,7 +30,6 @@ from chemchallenge.generation.vae import (
     encode_smiles,
     vae_loss,
 )
-from chemchallenge.models.device import deterministic_mode, loader_options
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class VAEParams:
     beta_max: float = 0.1
     augment: float = 0.0  # per-epoch probability of a randomised SMILES per molecule
     grad_clip: float = 5.0
-    accelerator: str = "auto"  # auto: the GPU when CUDA is present (models/device.py)
+    accelerator: str = "auto"  # auto: the GPU when CUDA is present (device.py)
     precision: str = "32-true"  # bf16-mixed on a recent GPU
     num_workers: int = 0  # DataLoader workers (each re-seeds the augmentation's generator)
 

@@ -173,7 +173,7 @@ class DeepDataModule(pl.LightningDataModule):
     """Shuffled training batches (seeded) and, when given, validation batches.
 
     ``loader``: DataLoader options (workers, ``pin_memory``, seeded generator: see
-    :func:`chemchallenge.models.device.loader_options`). Under DDP the training batches are
+    :func:`chemchallenge.device.loader_options`). Under DDP the training batches are
     sharded by rank here (the Trainer runs with ``use_distributed_sampler=False``); every
     rank validates on the whole validation set, so all ranks see the same ``val_loss``.
     """

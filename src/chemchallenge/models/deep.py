@@ -34,6 +34,13 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
+from chemchallenge.device import (
+    ACCELERATORS,
+    check_devices,
+    loader_options,
+    strategy,
+    torch_device,
+)
 from chemchallenge.errors import ConfigError
 from chemchallenge.models import nets
 from chemchallenge.models.base import ModelInput, register_model
@@ -43,13 +50,6 @@ from chemchallenge.models.datamodules import (
     SmilesAdapter,
     TabularAdapter,
     predict_loader,
-)
-from chemchallenge.models.device import (
-    ACCELERATORS,
-    check_devices,
-    loader_options,
-    strategy,
-    torch_device,
 )
 from chemchallenge.models.lightning import (
     OPTIMIZERS,
@@ -79,7 +79,7 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "scheduler": "none",
     "class_weight": "auto",  # auto: balanced pos_weight for binary/multi-label, none for classes
     "precision": "32-true",  # bf16-mixed / 16-mixed on a GPU
-    "accelerator": "auto",  # auto: the GPU when CUDA is present (models/device.py)
+    "accelerator": "auto",  # auto: the GPU when CUDA is present (device.py)
     "devices": 1,  # > 1: DDP over that many devices (ddp_spawn), -1: all
     "strategy": "auto",
     "num_workers": 0,  # DataLoader worker processes (seeded per worker), pin_memory on a GPU

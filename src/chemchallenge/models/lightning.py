@@ -24,8 +24,8 @@ from dvclive.lightning import DVCLiveLogger
 from pytorch_lightning.callbacks import EarlyStopping
 from torch import nn
 
+from chemchallenge.device import deterministic_mode, strategy
 from chemchallenge.metrics import score
-from chemchallenge.models.device import deterministic_mode, strategy
 from chemchallenge.tasks import TaskSpec, TaskType
 
 #: name -> (params, lr, weight_decay) -> optimiser (weight decay = L2; decoupled for adamw)

@@ -28,9 +28,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+from chemchallenge.device import xgboost_device
 from chemchallenge.errors import ConfigError
 from chemchallenge.models.base import ModelInput, register_model
-from chemchallenge.models.device import xgboost_device
 from chemchallenge.tasks import TaskSpec, TaskType
 
 

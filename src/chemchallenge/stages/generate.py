@@ -72,10 +72,17 @@ from chemchallenge.paths import Paths
 log = logging.getLogger(__name__)
 Sampler = Callable[[int, int], list[str]]  # (n, seed) -> SMILES
 
-#: ``metrics/generation.json``: these metrics of these generators (finite values only); the
-#: Fréchet distance is ``fcd`` with fcd-torch, else ``frechet_descriptor_distance``
+#: ``metrics/generation.json``: these metrics of these generators (finite values only), under
+#: short names so that ``dvc metrics show`` stays narrow; the Fréchet distance is ``fcd`` with
+#: fcd-torch, else ``fdd`` (Fréchet descriptor distance)
 SUMMARY_GENERATORS = ("vae", "gan")
-SUMMARY_METRICS = ("validity", "uniqueness", "novelty", "fcd", "frechet_descriptor_distance")
+SUMMARY_METRICS = {
+    "validity": "valid",
+    "uniqueness": "unique",
+    "novelty": "novel",
+    "fcd": "fcd",
+    "frechet_descriptor_distance": "fdd",
+}
 
 
 def _fill_valid(
@@ -99,8 +106,8 @@ def summary(record: dict[str, Any]) -> dict[str, dict[str, float]]:
         if not isinstance(res, dict):
             continue
         nums = {
-            k: round(float(v), 4)
-            for k in SUMMARY_METRICS
+            short: round(float(v), 4)
+            for k, short in SUMMARY_METRICS.items()
             if isinstance(v := res.get(k), int | float)
             and not isinstance(v, bool)
             and math.isfinite(v)
