@@ -48,7 +48,7 @@ class Member:
 
 
 def _load_member(cfg: Config, paths: Paths, name: str) -> Member:
-    import torch
+    from chemchallenge.models.persist import load_estimators
 
     path = paths.estimators(name)
     if not path.exists():
@@ -59,7 +59,7 @@ def _load_member(cfg: Config, paths: Paths, name: str) -> Member:
         from chemchallenge.features.store import load_features
 
         columns = load_features(paths, mc.features).names
-    estimators = torch.load(path, weights_only=False)
+    estimators = load_estimators(path, name)
     return Member(name, list(mc.features), list(estimators), columns)
 
 

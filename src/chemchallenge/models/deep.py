@@ -263,6 +263,26 @@ class DeepEstimator:
         self.net = module.net.cpu().eval()
         return self
 
+    # -- saving ---------------------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the ``nn.Module``: its ``state_dict`` (tensors only) and the
+        settings that rebuild it, so ``torch.load(weights_only=True)`` can read a saved
+        estimator (see :mod:`chemchallenge.models.persist`)."""
+        state = dict(self.__dict__)
+        net = state.pop("net", None)
+        state["net_state"] = None if net is None else net.state_dict()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        net_state = state.pop("net_state", None)
+        self.__dict__.update(state)
+        self.net = None
+        if net_state is not None:
+            net = self._build_net()
+            net.load_state_dict(net_state)
+            self.net = net.cpu().eval()
+
     @torch.inference_mode()
     def predict(self, X: ModelInput) -> np.ndarray:
         if self.net is None:
