@@ -241,7 +241,7 @@ def _check(cfg: Config) -> None:
         raise ConfigError(
             f"submit.thresholds: {thr!r} is not 'auto', a number or a mapping target: number"
         )
-    for key, value in (thr.items() if isinstance(thr, dict) else [("", thr)]):
+    for key, value in thr.items() if isinstance(thr, dict) else [("", thr)]:
         if isinstance(value, float) and not 0 < value < 1:
             where = f"submit.thresholds.{key}" if key else "submit.thresholds"
             raise ConfigError(

@@ -52,7 +52,8 @@ def read_csv_text(path: Path) -> pd.DataFrame:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise InputError(
-            file, f"not a readable CSV file: byte {err.start} is not UTF-8 text; save it as a UTF-8 CSV"
+            file,
+            f"not a readable CSV file: byte {err.start} is not UTF-8 text; save it as a UTF-8 CSV",
         ) from err
     except OSError as err:
         raise InputError(file, f"cannot be read: {err.strerror or err}") from err

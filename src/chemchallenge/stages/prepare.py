@@ -22,7 +22,7 @@ from chemchallenge.data.molecules import merge_duplicates, overlap, standardize_
 from chemchallenge.data.splits import SPLIT_FOR_TASK, make_folds
 from chemchallenge.data.standardize import Standardizer
 from chemchallenge.data.validate import Findings, check_ids, check_xy_match, parse_targets
-from chemchallenge.errors import ConfigError, InputError
+from chemchallenge.errors import InputError
 from chemchallenge.io import write_json, write_parquet
 from chemchallenge.metrics import get_metric
 from chemchallenge.paths import Paths
@@ -165,7 +165,8 @@ def check_task_targets(task: TaskType, targets: list[str], configured: str, file
         )
     if task == TaskType.MULTILABEL and len(targets) < 2:
         raise InputError(
-            file, f"{how} is multilabel but there is one target column {targets}: set data.task: binary"
+            file,
+            f"{how} is multilabel but there is one target column {targets}: set data.task: binary",
         )
     if task == TaskType.MULTICLASS and len(targets) != 1:
         raise InputError(

@@ -94,7 +94,7 @@ def validate_submission(sub: pd.DataFrame, test: pd.DataFrame, task: TaskSpec) -
     if list(sub.columns) != expected:
         raise _refuse(f"columns {list(sub.columns)} are not {expected}")
     if len(sub) != len(test):
-        raise _refuse(f"{len(sub)} rows for {len(test)} X_test rows")
+        raise _refuse(f"IDs differ from X_test's IDs: {len(sub)} rows for {len(test)}")
     ids = [str(i) for i in sub[task.id_column]]
     if ids != [str(i) for i in test["id"]]:
         raise _refuse("IDs differ from X_test's IDs or their order")
@@ -105,7 +105,7 @@ def validate_submission(sub: pd.DataFrame, test: pd.DataFrame, task: TaskSpec) -
         col = sub[t]
         if task.task_type in (TaskType.BINARY, TaskType.MULTILABEL):
             ok = pd.api.types.is_integer_dtype(col) and bool(col.isin([0, 1]).all())
-            domain = "the labels 0/1"
+            domain = "the labels 0/1 (labels outside {0, 1})"
         elif task.task_type == TaskType.MULTICLASS:
             ok = bool(col.astype(str).isin(task.classes).all())
             domain = f"the classes {task.classes}"
@@ -134,7 +134,8 @@ def _check_predictions(pred: pd.DataFrame, task: TaskSpec, path: Path, model: st
     bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
         raise ChemChallengeError(
-            f"{path}: non-finite predictions for IDs {pred.loc[bad, 'id'].tolist()[:10]}: "
+            f"{path}: missing predictions (non-finite) for IDs "
+            f"{pred.loc[bad, 'id'].tolist()[:10]}: "
             f"rerun train-{model} (or the ensemble stage)"
         )
 
