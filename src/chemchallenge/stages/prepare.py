@@ -18,7 +18,13 @@ from chemchallenge.data.challenge import (
     read_challenge,
 )
 from chemchallenge.data.demo import load_demo
-from chemchallenge.data.molecules import merge_duplicates, overlap, standardize_column
+from chemchallenge.data.molecules import (
+    HUGE_MOLECULE,
+    SLOW_ON_HUGE,
+    merge_duplicates,
+    overlap,
+    standardize_column,
+)
 from chemchallenge.data.splits import SPLIT_FOR_TASK, make_folds
 from chemchallenge.data.standardize import Standardizer
 from chemchallenge.data.validate import Findings, check_ids, check_xy_match, parse_targets
@@ -94,7 +100,7 @@ def _validate(
         if cfg.data.task == "auto"
         else TaskType(cfg.data.task)
     )
-    if cfg.data.task == "auto" and task_type == TaskType.REGRESSION:
+    if cfg.data.task == "auto" and task_type in (TaskType.REGRESSION, TaskType.MULTICLASS):
         _almost_binary(raw.y_train, targets, id_y, n["y_train"], found)
         found.raise_if_errors()
     check_task_targets(task_type, targets, cfg.data.task, n["y_train"])
@@ -123,6 +129,8 @@ def _validate(
         raw.x_test[id_t], raw.x_test[smi_t], std, n["x_test"], found, dropped=False
     )
     overlap(train, test, n["x_test"], found)
+    _warn_huge(train, n["x_train"], found)
+    _warn_huge(test, n["x_test"], found)
     task = TaskSpec(task_type, targets, metric, id_column=id_t, classes=classes)
     return task, train.reset_index(drop=True), test
 
@@ -150,6 +158,26 @@ def _almost_binary(
             f"labels are 0/1 except in {len(cells)} cell(s): a classification task with a typo? "
             "fix the cell(s), or set data.task (regression if the values are numbers)",
             cells,
+        )
+
+
+def _warn_huge(mols: pd.DataFrame, file: str, found: Findings) -> None:
+    """Very large molecules featurise slowly; the costliest descriptors are skipped."""
+    from rdkit import Chem, rdBase
+
+    huge = []
+    with rdBase.BlockLogs():
+        for i, s in zip(mols["id"], mols["smiles"], strict=True):
+            mol = Chem.MolFromSmiles(s) if isinstance(s, str) and len(s) > HUGE_MOLECULE else None
+            if mol is not None and mol.GetNumHeavyAtoms() > HUGE_MOLECULE:
+                huge.append(f"{i} ({mol.GetNumHeavyAtoms()} heavy atoms)")
+    if huge:
+        found.warn(
+            file,
+            "huge_molecule",
+            f"{len(huge)} molecules have more than {HUGE_MOLECULE} heavy atoms: featurizing "
+            f"them is slow, and the descriptors {sorted(SLOW_ON_HUGE)} are skipped for them",
+            huge,
         )
 
 
