@@ -94,6 +94,14 @@ def _check_header_names(header: list[str], file: str) -> None:
                     f"fields are separated by {name} (header {header[0]!r}): the challenge "
                     "files are comma-separated; save the file as CSV with commas",
                 )
+    numeric = [n for n in header if _is_number(n)]
+    if header and (_is_number(header[0]) or (len(header) > 1 and len(numeric) == len(header) - 1)):
+        raise InputError(
+            file,
+            f"the first line looks like data, not a header (column names {numeric[:4]} are "
+            "numbers): add the header line (e.g. ID,SMILES or ID,<targets>) as the challenge "
+            "files have",
+        )
     for k, name in enumerate(header, start=1):
         if _INDEX_NAME.match(name):
             what = "has no name" if not name else f"is named {name!r}"
