@@ -176,7 +176,7 @@ def build_section(cls: type, raw: Any, where: str) -> Any:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {raw!r}")
+        raise ConfigError(f"{where or 'top level'}: expected a mapping, got {raw!r}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - set(fields))
@@ -275,9 +275,14 @@ def _check_ranges(cfg: Config) -> None:
     timeout = cfg.tune.timeout
     if timeout is not None and not timeout > 0:
         raise ConfigError(f"tune.timeout: {timeout!r} must be a positive number of seconds or null")
+    from chemchallenge.models.kinds import KIND_MODULES
+
     for name, model in cfg.models.items():
-        if not isinstance(model.kind, str) or not model.kind:
-            raise ConfigError(f"models.{name}.kind: a model kind is required")
+        if model.kind not in KIND_MODULES:
+            raise ConfigError(
+                f"models.{name}.kind: unknown model kind {model.kind!r}; choose one of "
+                f"{sorted(KIND_MODULES)}"
+            )
 
 
 def _check_tune_and_ensemble(cfg: Config) -> None:

@@ -48,8 +48,8 @@ class Findings:
         if len(errs) == 1:
             e = errs[0]
             raise InputError(e.file, e.message, e.rows)
-        lines = "\n  - ".join(str(e) for e in errs)
-        raise InputError("input files", f"{len(errs)} problems found:\n  - {lines}")
+        lines = "; ".join(f"({k}) {e}" for k, e in enumerate(errs, 1))
+        raise InputError("input files", f"{len(errs)} problems found: {lines}")
 
     def to_list(self) -> list[dict]:
         return [asdict(f) for f in self.items]

@@ -28,7 +28,7 @@ from chemchallenge.data.molecules import (
 from chemchallenge.data.splits import SPLIT_FOR_TASK, make_folds
 from chemchallenge.data.standardize import Standardizer
 from chemchallenge.data.validate import Findings, check_ids, check_xy_match, parse_targets
-from chemchallenge.errors import InputError
+from chemchallenge.errors import ConfigError, InputError
 from chemchallenge.io import write_json, write_parquet
 from chemchallenge.metrics import get_metric
 from chemchallenge.paths import Paths
@@ -107,7 +107,10 @@ def _validate(
     labels = parse_targets(raw.y_train, targets, id_y, task_type, n["y_train"], found)
     found.raise_if_errors()
     metric = DEFAULT_METRIC[task_type] if cfg.data.metric == "auto" else cfg.data.metric
-    get_metric(metric, task_type)
+    try:
+        get_metric(metric, task_type)
+    except ConfigError as err:
+        raise ConfigError(f"data.metric: {err}") from err
 
     std = Standardizer(cfg.prepare.standardize)
     mols = standardize_column(
@@ -116,7 +119,11 @@ def _validate(
     train = mols.merge(labels, on="id", how="left", validate="one_to_one")
     train = train[train[targets].notna().any(axis=1) & train["valid"]]
     if train.empty:
-        raise InputError(n["x_train"], "no valid labelled training molecule left")
+        raise InputError(
+            n["x_train"],
+            f"no valid labelled training molecule left (is {smi_x!r} the SMILES column? "
+            "see data.smiles_column)",
+        )
     train = merge_duplicates(train, targets, task_type, cfg.prepare.conflicts, n["x_train"], found)
     classes: list[str] = []
     if task_type == TaskType.MULTICLASS:
