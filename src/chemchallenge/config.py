@@ -318,10 +318,15 @@ def load_config(path: str | Path = "params.yaml") -> Config:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: not found (run chemchallenge from the project root)")
+    if not path.is_file():
+        raise ConfigError(f"{path}: is a directory, not the params.yaml file")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+        first = " ".join(str(err).split())
+        raise ConfigError(f"{path}: not valid YAML: {first}") from err
+    except (UnicodeDecodeError, OSError) as err:
+        raise ConfigError(f"{path}: cannot be read as UTF-8 text: {err}") from err
     try:
         return config_from_dict(raw)
     except ConfigError as err:
