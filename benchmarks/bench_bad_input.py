@@ -204,6 +204,12 @@ def pad_id(rows: list[list[str]], rng: random.Random) -> None:
     rows[i][0] = rng.choice([f" {rows[i][0]}", f"{rows[i][0]} ", f"id {rows[i][0]}"])
 
 
+def extra_data_column(rows: list[list[str]], rng: random.Random) -> None:
+    rows[0].append(rng.choice(["MolWt", "comment", "Source"]))
+    for i, r in enumerate(rows[1:]):
+        r.append(rng.choice([str(100 + i), "n/a", ""]))
+
+
 def header_only(rows: list[list[str]], rng: random.Random) -> None:
     del rows[1:]
 
@@ -326,6 +332,7 @@ def _file_cases() -> list[tuple[str, Callable, list[str]]]:
             ),
             (f"{stem}: columns swapped", _rows_op(f, swap_columns), all_tasks),
             (f"{stem}: 600-atom molecule", _rows_op(f, huge_molecule), all_tasks),
+            (f"{stem}: extra data column", _rows_op(f, extra_data_column), all_tasks),
         ]
     y = "y_train.csv"
     cls = ["binary", "multilabel"]
@@ -426,6 +433,12 @@ def _params_cases() -> list[tuple[str, Callable, list[str], str | None]]:
         (
             "n_bits text",
             {"featurize": {"featurizers": {"morgan": {"n_bits": "many"}}}},
+            all_tasks,
+            None,
+        ),
+        (
+            "n_bits 1e9",
+            {"featurize": {"featurizers": {"morgan": {"n_bits": 10**9}}}},
             all_tasks,
             None,
         ),
