@@ -210,6 +210,10 @@ def extra_data_column(rows: list[list[str]], rng: random.Random) -> None:
         r.append(rng.choice([str(100 + i), "n/a", ""]))
 
 
+def trailing_comma(text: str, rng: random.Random) -> str:
+    return "".join(line + ",\n" for line in text.splitlines())
+
+
 def header_only(rows: list[list[str]], rng: random.Random) -> None:
     del rows[1:]
 
@@ -312,6 +316,7 @@ def _file_cases() -> list[tuple[str, Callable, list[str]]]:
             (f"{stem}: empty", _text_op(f, empty_file), all_tasks),
             (f"{stem}: header only", _rows_op(f, header_only), all_tasks),
             (f"{stem}: quoted cells", _text_op(f, quote_all), all_tasks),
+            (f"{stem}: trailing commas", _text_op(f, trailing_comma), all_tasks),
             (f"{stem}: a directory", make_directory(f), all_tasks),
             (f"{stem}: missing", remove_file(f), all_tasks),
             (f"{stem}: blank ID", _rows_op(f, blank_cell(0)), all_tasks),

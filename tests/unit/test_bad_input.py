@@ -124,6 +124,16 @@ def test_index_column_in_y_train(
     assert nothing_prepared(cli.root)
 
 
+def test_trailing_commas(cli: Runner, write_challenge: Callable) -> None:
+    files = write_challenge("binary")
+    files.x_test.write_text(
+        "".join(f"{line}," + "\n" for line in files.x_test.read_text().splitlines())
+    )
+    msg = cli.error("prepare")
+    assert "X_test.csv: column 3 has no name and no values" in msg
+    assert nothing_prepared(cli.root)
+
+
 def test_duplicate_target_header(cli: Runner, write_challenge: Callable) -> None:
     files = write_challenge("multilabel")
     text = files.y_train.read_text()

@@ -70,8 +70,14 @@ def read_csv_text(path: Path) -> pd.DataFrame:
     if not rows:
         raise InputError(file, "is empty: expected a header line and data rows")
     header = [c.strip() for c in rows[0][1]]
-    _check_header_names(header, file)
     data = rows[1:]
+    if header and not header[-1] and all(len(r) == len(header) and not r[-1] for _, r in data):
+        raise InputError(
+            file,
+            f"column {len(header)} has no name and no values (a comma at the end of every "
+            "line?): remove the trailing commas",
+        )
+    _check_header_names(header, file)
     if not data:
         raise InputError(file, "has no data rows (only a header line)")
     bad = [f"line {n} ({len(r)} fields)" for n, r in data if len(r) != len(header)]

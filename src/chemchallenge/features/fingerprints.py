@@ -23,7 +23,6 @@ from rdkit.Chem import rdMolDescriptors
 from chemchallenge.errors import ConfigError
 from chemchallenge.features.base import register
 
-
 #: bounds of the fingerprint sizes (beyond them the feature matrix would not fit in memory)
 MAX_BITS = 2**16
 MAX_RADIUS = 10

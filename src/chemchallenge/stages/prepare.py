@@ -163,7 +163,7 @@ def _almost_binary(
             file,
             "almost_binary",
             f"labels are 0/1 except in {len(cells)} cell(s): a classification task with a typo? "
-            "fix the cell(s), or set data.task (regression if the values are numbers)",
+            "fix the cell(s), or set data.task if they are meant (regression or multiclass)",
             cells,
         )
 
