@@ -550,3 +550,34 @@ def test_fuzz_checker_catches_a_malformed_submission(tmp_path: Path) -> None:
     assert "IDs differ" in bench._check_submission(sub, tmp_path, "binary", ["active"])
     good.assign(active=0.5).to_csv(sub, index=False)
     assert "0/1" in bench._check_submission(sub, tmp_path, "binary", ["active"])
+
+
+def test_targets_subset_warns(cli: Runner, write_challenge: Callable) -> None:
+    write_challenge("multilabel")
+    cli.params["data"]["targets"] = ["Y1"]
+    rc, out, err = cli.run("prepare")
+    assert rc == 0, err
+    assert "columns ['Y2', 'Y3'] are not in data.targets: the submission will not have them" in out
+
+
+def test_params_file_or_root_not_usable(cli: Runner, tmp_path: Path) -> None:
+    folder = tmp_path / "params_dir"
+    folder.mkdir()
+    rc = main(["--params", str(folder), "--root", str(tmp_path), "prepare"])
+    err = cli.capsys.readouterr().err
+    assert rc == 2 and "params_dir: is a directory, not the params.yaml file" in err
+    cli.write_params()
+    rc = main(["--params", str(cli.params_file), "--root", str(tmp_path / "nope"), "prepare"])
+    err = cli.capsys.readouterr().err
+    assert rc == 2 and "--root" in err and "not a directory" in err
+
+
+def test_several_problems_on_one_line(
+    cli: Runner, write_challenge: Callable, tables_factory: Callable
+) -> None:
+    tables = tables_factory("binary")
+    tables.x_train.loc[1, "ID"] = ""
+    tables.x_test.loc[2, "ID"] = tables.x_test.loc[0, "ID"]
+    write_challenge(tables)
+    msg = cli.error("prepare")
+    assert "input files: 2 problems found: (1) " in msg and "; (2) " in msg

@@ -82,6 +82,14 @@ def _validate(
     smi_x = detect_smiles_column(raw.x_train, cfg.data.smiles_column, id_x, n["x_train"])
     smi_t = detect_smiles_column(raw.x_test, cfg.data.smiles_column, id_t, n["x_test"])
     targets = detect_targets(raw.y_train, cfg.data.targets, id_y, n["y_train"])
+    left_out = [c for c in raw.y_train.columns if c != id_y and c not in targets]
+    if left_out:
+        found.warn(
+            n["y_train"],
+            "targets_left_out",
+            f"columns {left_out} are not in data.targets: the submission will not have them "
+            "(the site may expect every column of y_train)",
+        )
     check_header(raw.x_train, n["x_train"], id_x, smi_x, [])
     check_header(raw.x_test, n["x_test"], id_t, smi_t, [])
     check_header(raw.y_train, n["y_train"], id_y, None, targets)
