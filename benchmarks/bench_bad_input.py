@@ -65,6 +65,9 @@ class Case:
     apply: Callable[[Path, dict[str, Any], random.Random], None]
     #: the task the submission must follow when params set ``data.task``
     declared_task: str | None = None
+    #: a command run after a successful pipeline (``predict``/``record-score`` with hostile
+    #: arguments): given the project root, it writes what it needs and returns the argv
+    command: Callable[[Path], list[str]] | None = None
 
 
 @dataclass
@@ -467,8 +470,64 @@ def _params_cases() -> list[tuple[str, Callable, list[str], str | None]]:
     return out
 
 
+def _molecules(text: str | bytes | None, name: str = "new.csv") -> Callable[[Path], Path]:
+    def make(root: Path) -> Path:
+        path = root / name
+        if text is None:
+            path.mkdir()
+        elif isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text)
+        return path
+
+    return make
+
+
+def _predict(text: str | bytes | None, *extra: str) -> Callable[[Path], list[str]]:
+    def argv(root: Path) -> list[str]:
+        out = [a.replace("{root}", str(root)) for a in extra]
+        if "--output-dir" in out:
+            (root / "outdir").mkdir()
+            out = ["--output", str(root / "outdir")]
+        return ["predict", "--input", str(_molecules(text)(root)), "--model", "baseline", *out]
+
+    return argv
+
+
+def _record(name: str, score: str) -> Callable[[Path], list[str]]:
+    return lambda root: ["record-score", name, score]
+
+
+def _command_cases() -> list[tuple[str, Callable[[Path], list[str]]]]:
+    good = "SMILES\nCCO\nc1ccccc1O\n"
+    return [
+        ("predict: valid file", _predict(good)),
+        ("predict: input is a directory", _predict(None)),
+        ("predict: input missing", lambda root: ["predict", "--input", str(root / "nope.csv")]),
+        ("predict: empty file", _predict("")),
+        ("predict: no header", _predict("CCO\nc1ccccc1O\n")),
+        ("predict: semicolons", _predict("ID;SMILES\n1;CCO\n")),
+        ("predict: latin-1", _predict("SMILES\nC\xe9\n".encode("latin-1"))),
+        ("predict: invalid SMILES", _predict("SMILES\nC1CC\n\nxyz\n")),
+        ("predict: no SMILES column", _predict("name\nethanol\n")),
+        ("predict: index column", _predict(",SMILES\n0,CCO\n")),
+        ("predict: output is a directory", _predict(good, "--output-dir")),
+        ("predict: unknown model", lambda root: ["predict", "--input", "x.csv", "--model", "nope"]),
+        ("predict: ensemble not run", _predict(good, "--model", "ensemble")),
+        ("record-score: empty name", _record("", "0.5")),
+        ("record-score: slash", _record("/", "0.5")),
+        ("record-score: unknown file", _record("nope", "0.5")),
+        ("record-score: inf score", _record("2", "inf")),
+        ("record-score: nan score", _record("2", "nan")),
+        ("record-score: parent path", _record("../params.yaml", "0.5")),
+    ]
+
+
 def all_cases() -> list[Case]:
     cases = []
+    for name, command in _command_cases():
+        cases.append(Case(f"{name} [binary]", "binary", _params_op({}), None, command))
     for name, apply, tasks in _file_cases():
         for t in tasks:
             cases.append(Case(f"{name} [{t}]", t, apply))
@@ -587,7 +646,30 @@ def run_case(case: Case, workdir: Path, seed: int = 0) -> Outcome:
     problem = _check_submission(sub, folder, task, targets)
     if problem:
         return Outcome(case.name, "malformed", problem, "submit")
+    if case.command is not None:
+        return _run_command(case, root, params_file)
     return Outcome(case.name, "handled", "; ".join(m for m in messages)[:300], "submit")
+
+
+def _run_command(case: Case, root: Path, params_file: Path) -> Outcome:
+    """After a good pipeline: a command with hostile arguments refuses or works, cleanly."""
+    assert case.command is not None
+    argv = case.command(root)
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            rc = main(["--params", str(params_file), "--root", str(root), *argv])
+    except BaseException as exc:
+        return Outcome(case.name, "traceback", f"{type(exc).__name__}: {exc}", argv[0])
+    text = err.getvalue()
+    if "Traceback" in text or rc not in (0, 2):
+        return Outcome(case.name, "traceback", text.strip()[-300:], argv[0])
+    if rc == 2:
+        errors = [m for m in text.splitlines() if m.startswith(f"chemchallenge {argv[0]}: error: ")]
+        if not errors:
+            return Outcome(case.name, "traceback", f"unclear refusal: {text[-300:]}", argv[0])
+        return Outcome(case.name, "refused", errors[0], argv[0])
+    return Outcome(case.name, "handled", text.strip()[-300:], argv[0])
 
 
 def pick_cases(n: int, seed: int) -> list[Case]:
@@ -600,7 +682,8 @@ def pick_cases(n: int, seed: int) -> list[Case]:
         return cases[:n]
     extra = [rng.choice(cases) for _ in range(n - len(cases))]
     return cases + [
-        Case(f"{c.name} #{i}", c.task, c.apply, c.declared_task) for i, c in enumerate(extra, 1)
+        Case(f"{c.name} #{i}", c.task, c.apply, c.declared_task, c.command)
+        for i, c in enumerate(extra, 1)
     ]
 
 

@@ -247,7 +247,7 @@ def predict_file(
     ``output``), never overwriting an existing file. Returns the file written."""
     if output and Path(output).is_dir():
         raise InputError(str(output), "is a directory: give a file name for the predictions")
-    df = read_csv_text(Path(input))
+    df = read_csv_text(Path(input), missing="check the --input path")
     configured = cfg.data.smiles_column if cfg.data.smiles_column in df.columns else "auto"
     col = detect_smiles_column(df, configured, "", str(input))
     check_header(df, str(input), "", col, [])

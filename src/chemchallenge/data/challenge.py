@@ -33,7 +33,7 @@ class RawChallenge:
 _INDEX_NAME = re.compile(r"^(|Unnamed: \d+|level_0)$")
 
 
-def read_csv_text(path: Path) -> pd.DataFrame:
+def read_csv_text(path: Path, missing: str = "see data/challenge/README.md") -> pd.DataFrame:
     """Read a CSV with every cell as the exact text of the file ('' for empty cells).
 
     The header is read as written (no renaming of duplicates), and the file is refused
@@ -45,7 +45,7 @@ def read_csv_text(path: Path) -> pd.DataFrame:
     path = Path(path)
     file = str(path)
     if not path.exists():
-        raise InputError(file, "file not found (see data/challenge/README.md)")
+        raise InputError(file, f"file not found ({missing})")
     if not path.is_file():
         raise InputError(file, "is a directory, not a CSV file: give the path of the file")
     try:
