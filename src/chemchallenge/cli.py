@@ -1,7 +1,9 @@
 """``chemchallenge <stage>``: parse arguments, load the typed config, call the stage.
 
 Nothing else reads params.yaml. Errors about the user's inputs or configuration are
-printed as one clear message (exit status 2), never as a traceback.
+printed as one clear message (exit status 2), never as a traceback; any other exception
+becomes one line naming the stage (exit status 1; ``--debug`` shows the traceback), and
+Ctrl-C one line saying that a rerun resumes (exit status 130).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from chemchallenge.config import Config, load_config
-from chemchallenge.errors import ChemChallengeError
+from chemchallenge.errors import ChemChallengeError, ConfigError
 from chemchallenge.paths import Paths
 
 #: subcommand -> (stage module, name of the positional argument or None)
@@ -35,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="chemchallenge", description=__doc__.splitlines()[0])
     p.add_argument("--params", default="params.yaml", help="path to params.yaml")
     p.add_argument("--root", default=".", help="project root holding data/, models/, ...")
+    p.add_argument(
+        "--debug", action="store_true", help="show the Python traceback of an unexpected error"
+    )
     sub = p.add_subparsers(dest="command", required=True)
     for command, (_, arg) in STAGES.items():
         sp = sub.add_parser(command, help=f"run the {command} stage")
@@ -96,37 +101,80 @@ def _warn_stale_dvc_yaml(cfg: Config, paths: Paths) -> None:
         )
 
 
+def _stage_name(args: argparse.Namespace) -> str:
+    """``train-xgb``-style name of the command, for messages."""
+    _, arg = STAGES.get(args.command, ("", None))
+    return f"{args.command}-{getattr(args, arg)}" if arg else args.command
+
+
+def _interrupted(args: argparse.Namespace) -> str:
+    what = _stage_name(args)
+    if args.command == "tune":
+        return (
+            f"chemchallenge {what}: interrupted; finished trials are kept in the study: "
+            "rerun to resume"
+        )
+    return (
+        f"chemchallenge {what}: interrupted; outputs are written atomically, so nothing "
+        "half-written was left: rerun to resume"
+    )
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _main(args)
+    except ChemChallengeError as err:
+        print(f"chemchallenge {_stage_name(args)}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(_interrupted(args), file=sys.stderr)
+        return 130
+    except Exception as err:
+        if args.debug:
+            raise
+        print(
+            f"chemchallenge {_stage_name(args)}: unexpected error: {type(err).__name__}: "
+            f"{_one_line(err)} (rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _main(args: argparse.Namespace) -> int:
     os.environ.setdefault("PYTHONHASHSEED", "0")
     # idle OpenMP threads sleep instead of spinning: XGBoost/torch stay fast on 2 shared cores
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    try:
-        cfg = load_config(args.params)
-        paths = Paths(Path(args.root))
-        if args.command in STAGES:
-            _warn_stale_dvc_yaml(cfg, paths)
-            module_name, arg = STAGES[args.command]
-            module = importlib.import_module(f"chemchallenge.stages.{module_name}")
-            extra = {arg: getattr(args, arg)} if arg else {}
-            module.run(cfg, paths, **extra)
-        elif args.command == "predict":
-            from chemchallenge.predictor import predict_file
+    cfg = load_config(args.params)
+    root = Path(args.root)
+    if not root.is_dir():
+        raise ConfigError(f"--root {root}: not a directory")
+    paths = Paths(root)
+    if args.command in STAGES:
+        _warn_stale_dvc_yaml(cfg, paths)
+        module_name, arg = STAGES[args.command]
+        module = importlib.import_module(f"chemchallenge.stages.{module_name}")
+        extra = {arg: getattr(args, arg)} if arg else {}
+        module.run(cfg, paths, **extra)
+    elif args.command == "predict":
+        from chemchallenge.predictor import predict_file
 
-            predict_file(cfg, paths, Path(args.input), args.output, args.model, args.in_domain)
-        elif args.command == "profile":
-            from chemchallenge.profiles import check, command_line
+        predict_file(cfg, paths, Path(args.input), args.output, args.model, args.in_domain)
+    elif args.command == "profile":
+        from chemchallenge.profiles import check, command_line
 
-            print(command_line(check(paths.root, args.profile, Path(args.params))))
-        elif args.command == "dvc-yaml":
-            return _dvc_yaml(cfg, paths, args.check)
-        elif args.command == "record-score":
-            from chemchallenge.registry import record_score
+        print(command_line(check(paths.root, args.profile, Path(args.params))))
+    elif args.command == "dvc-yaml":
+        return _dvc_yaml(cfg, paths, args.check)
+    elif args.command == "record-score":
+        from chemchallenge.registry import record_score
 
-            record_score(paths, args.submission, args.score)
-    except ChemChallengeError as err:
-        print(f"chemchallenge {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        record_score(paths, args.submission, args.score)
     return 0
 
 

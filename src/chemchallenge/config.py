@@ -98,7 +98,6 @@ class EnsembleConfig:
 class SubmitConfig:
     model: str = "ensemble"
     thresholds: float | dict[str, float] | str = "auto"  # auto: tuned by ensemble, else 0.5
-    dir: str = "submissions"
 
 
 @dataclass
@@ -166,14 +165,25 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
     raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
 
 
+#: keys that existed once, with what to do instead
+_REMOVED = {
+    "submit.dir": "submissions are always written to submissions/ (submission.csv, history/ "
+    "and registry.csv); remove the key",
+}
+
+
 def build_section(cls: type, raw: Any, where: str) -> Any:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {raw!r}")
+        raise ConfigError(f"{where or 'top level'}: expected a mapping, got {raw!r}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - set(fields))
+    for key in unknown:
+        hint = _REMOVED.get(f"{where}.{key}" if where else key)
+        if hint:
+            raise ConfigError(f"{where}.{key}: no longer a setting: {hint}")
     if unknown:
         raise ConfigError(
             f"{where or 'top level'}: unknown key(s) {unknown}; allowed: {sorted(fields)}"
@@ -231,10 +241,48 @@ def _check(cfg: Config) -> None:
         raise ConfigError(
             f"submit.thresholds: {thr!r} is not 'auto', a number or a mapping target: number"
         )
+    for key, value in thr.items() if isinstance(thr, dict) else [("", thr)]:
+        if isinstance(value, float) and not 0 < value < 1:
+            where = f"submit.thresholds.{key}" if key else "submit.thresholds"
+            raise ConfigError(
+                f"{where}: {value!r} is not a probability threshold strictly between 0 and 1"
+            )
+    _check_ranges(cfg)
     _check_tune_and_ensemble(cfg)
     sub = cfg.submit.model
     if sub != "ensemble" and sub not in cfg.train.models:
         raise ConfigError(f"submit.model: {sub!r} is neither 'ensemble' nor a trained model")
+
+
+#: numeric params with their allowed range (low, high, inclusive?); None: unbounded
+_RANGES: dict[str, tuple[float | None, float | None, str]] = {
+    "seed": (0, 2**32 - 1, "an integer from 0 to 2**32-1"),
+    "prepare.cv.n_folds": (2, 100, "between 2 and 100"),
+    "tune.n_trials": (1, None, "at least 1"),
+    "ensemble.top_k": (1, None, "at least 1"),
+}
+
+
+def _check_ranges(cfg: Config) -> None:
+    for key, (low, high, what) in _RANGES.items():
+        obj: Any = cfg
+        for part in key.split("."):
+            obj = getattr(obj, part)
+        if (low is not None and obj < low) or (high is not None and obj > high):
+            raise ConfigError(f"{key}: {obj!r} is out of range: must be {what}")
+    if cfg.featurize.n_jobs == 0:
+        raise ConfigError("featurize.n_jobs: 0 is not allowed: -1 (all cores) or at least 1")
+    timeout = cfg.tune.timeout
+    if timeout is not None and not timeout > 0:
+        raise ConfigError(f"tune.timeout: {timeout!r} must be a positive number of seconds or null")
+    from chemchallenge.models.kinds import KIND_MODULES
+
+    for name, model in cfg.models.items():
+        if model.kind not in KIND_MODULES:
+            raise ConfigError(
+                f"models.{name}.kind: unknown model kind {model.kind!r}; choose one of "
+                f"{sorted(KIND_MODULES)}"
+            )
 
 
 def _check_tune_and_ensemble(cfg: Config) -> None:
@@ -270,10 +318,15 @@ def load_config(path: str | Path = "params.yaml") -> Config:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: not found (run chemchallenge from the project root)")
+    if not path.is_file():
+        raise ConfigError(f"{path}: is a directory, not the params.yaml file")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+        first = " ".join(str(err).split())
+        raise ConfigError(f"{path}: not valid YAML: {first}") from err
+    except (UnicodeDecodeError, OSError) as err:
+        raise ConfigError(f"{path}: cannot be read as UTF-8 text: {err}") from err
     try:
         return config_from_dict(raw)
     except ConfigError as err:

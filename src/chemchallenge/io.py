@@ -11,16 +11,40 @@ from typing import Any
 
 import pandas as pd
 
-from chemchallenge.errors import MissingInputError
+from chemchallenge.errors import InputError, MissingInputError
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+def _umask() -> int:
+    """The process umask (read from /proc on Linux, else set and restored)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give a new file (0o666 less the umask)."""
+    return 0o666 & ~_umask()
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write ``path`` through a temporary sibling and an atomic rename: a reader never sees
+    half a file, and an interrupted write leaves the old file (or none). The file gets the
+    mode of an ordinary new file (umask-respecting, e.g. group-readable), not mkstemp's 0600."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(str(path), "is a directory; give a file name")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -33,7 +57,7 @@ def write_json(path: Path, obj: Any) -> None:
     def _w(p: Path) -> None:
         p.write_text(json.dumps(_clean(obj), indent=2, sort_keys=False) + "\n")
 
-    _atomic(path, _w)
+    atomic_write(path, _w)
 
 
 def _clean(obj: Any) -> Any:
@@ -57,7 +81,7 @@ def read_json(path: Path) -> Any:
 
 def write_parquet(path: Path, df: pd.DataFrame) -> None:
     """Write a DataFrame to parquet atomically, without its index."""
-    _atomic(path, lambda p: df.to_parquet(p, index=False))
+    atomic_write(path, lambda p: df.to_parquet(p, index=False))
 
 
 def read_parquet(path: Path) -> pd.DataFrame:
@@ -68,8 +92,8 @@ def read_parquet(path: Path) -> pd.DataFrame:
 
 
 def write_text(path: Path, text: str) -> None:
-    _atomic(path, lambda p: p.write_text(text))
+    atomic_write(path, lambda p: p.write_text(text))
 
 
 def write_csv(path: Path, df: pd.DataFrame) -> None:
-    _atomic(path, lambda p: df.to_csv(p, index=False))
+    atomic_write(path, lambda p: df.to_csv(p, index=False))

@@ -67,7 +67,7 @@ class Paths:
         return self.model_dir(model) / "best_params.json"
 
     def estimators(self, model: str) -> Path:
-        """The fitted fold models, in one file (``torch.load(..., weights_only=False)``)."""
+        """The fitted fold models, in one file (read with :mod:`chemchallenge.models.persist`)."""
         return self.model_dir(model) / "estimators.pt"
 
     def oof(self, model: str) -> Path:

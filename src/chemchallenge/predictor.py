@@ -23,10 +23,10 @@ from rdkit import DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
 from chemchallenge.config import Config
-from chemchallenge.data.challenge import detect_smiles_column, read_csv_text
+from chemchallenge.data.challenge import check_header, detect_smiles_column, read_csv_text
 from chemchallenge.data.standardize import Standardizer, parse_smiles
 from chemchallenge.ensemble.weights import Combiner, combiner_from_dict
-from chemchallenge.errors import MissingInputError
+from chemchallenge.errors import InputError, MissingInputError
 from chemchallenge.io import read_json, read_parquet, write_csv
 from chemchallenge.models.base import ModelInput
 from chemchallenge.paths import Paths
@@ -48,7 +48,7 @@ class Member:
 
 
 def _load_member(cfg: Config, paths: Paths, name: str) -> Member:
-    import torch
+    from chemchallenge.models.persist import load_estimators
 
     path = paths.estimators(name)
     if not path.exists():
@@ -59,7 +59,7 @@ def _load_member(cfg: Config, paths: Paths, name: str) -> Member:
         from chemchallenge.features.store import load_features
 
         columns = load_features(paths, mc.features).names
-    estimators = torch.load(path, weights_only=False)
+    estimators = load_estimators(path, name)
     return Member(name, list(mc.features), list(estimators), columns)
 
 
@@ -245,9 +245,12 @@ def predict_file(
 ) -> Path:
     """Score the molecules of a CSV file; write ``<input stem>.predictions.csv`` (or
     ``output``), never overwriting an existing file. Returns the file written."""
-    df = read_csv_text(Path(input))
+    if output and Path(output).is_dir():
+        raise InputError(str(output), "is a directory: give a file name for the predictions")
+    df = read_csv_text(Path(input), missing="check the --input path")
     configured = cfg.data.smiles_column if cfg.data.smiles_column in df.columns else "auto"
     col = detect_smiles_column(df, configured, "", str(input))
+    check_header(df, str(input), "", col, [])
     predictor = load_predictor(paths, cfg, model)
     pred = predictor.predict(df[col].tolist(), in_domain).drop(columns=["smiles"])
     clash = {c: f"{c}_input" for c in df.columns if c in pred.columns}

@@ -157,6 +157,11 @@ def record_score(paths: Paths, submission: str, score: float) -> None:
     """Write the public leaderboard ``score`` of an archived submission into the registry."""
     if not math.isfinite(score):
         raise ChemChallengeError(f"record-score: {score!r} is not a finite number")
+    if not Path(submission.strip()).name:
+        raise ChemChallengeError(
+            f"record-score: {submission!r} names no file: give a file name (or a unique "
+            "prefix) in submissions/history/"
+        )
     target = resolve_submission(paths, submission)
     rel = target.relative_to(paths.root).as_posix()
     with _locked(paths):

@@ -44,15 +44,15 @@ def test_types_are_converted() -> None:
     cfg = config_from_dict(
         {
             "featurize": {"featurizers": {"maccs": None, "morgan": {"radius": 3}}},
-            "submit": {"thresholds": 1, "model": "ensemble"},
+            "submit": {"thresholds": 0.5, "model": "ensemble"},
             "tune": {"timeout": 60},
         }
     )
     assert cfg.featurize.featurizers == {"maccs": {}, "morgan": {"radius": 3}}
-    assert cfg.submit.thresholds == 1.0 and isinstance(cfg.submit.thresholds, float)
+    assert cfg.submit.thresholds == 0.5 and isinstance(cfg.submit.thresholds, float)
     assert cfg.tune.timeout == 60.0
-    cfg = config_from_dict({"submit": {"thresholds": {"Y1": 0.3, "Y2": 1}}})
-    assert cfg.submit.thresholds == {"Y1": 0.3, "Y2": 1.0}
+    cfg = config_from_dict({"submit": {"thresholds": {"Y1": 0.3, "Y2": 0.5}}})
+    assert cfg.submit.thresholds == {"Y1": 0.3, "Y2": 0.5}
 
 
 @pytest.mark.parametrize(

@@ -30,15 +30,19 @@ def test_target_without_any_label_is_an_error(
 def test_almost_binary_labels_are_flagged(
     tables_factory: Callable, write_challenge: Callable, cfg_factory: Callable, paths: Paths
 ) -> None:
+    """A stray 2 among 0/1 labels would silently turn the task into regression (issue 11):
+    an error naming the cell, unless data.task says what the labels are."""
     tables = tables_factory("multilabel")
     tables.y_train.loc[5, "Y1"] = "2"
     write_challenge(tables)
-    prepare.run(cfg_factory(), paths)
+    with pytest.raises(InputError, match="labels are 0/1 except in 1 cell") as info:
+        prepare.run(cfg_factory(), paths)
+    assert info.value.rows == [f"ID {tables.y_train.loc[5, 'ID']} column 'Y1': '2'"]
+    assert "data.task" in str(info.value)
+    assert not paths.prepared.exists()
+    prepare.run(cfg_factory("regression"), paths)
     report = json.loads(paths.prepare_report.read_text())
     assert report["task"]["task_type"] == "regression"
-    (warn,) = [f for f in report["findings"] if f["check"] == "almost_binary"]
-    assert warn["level"] == "warning" and warn["rows"] == [tables.y_train.loc[5, "ID"]]
-    assert "data.task" in warn["message"]
 
 
 def test_deleted_history_file_is_archived_again(paths: Paths) -> None:

@@ -71,8 +71,15 @@ def test_occlusion_skips_estimators_without_the_api() -> None:
 
 
 def test_attribution_figure_from_a_saved_graph_estimator(tmp_path: Path) -> None:
+    """A graph network saved as the train stage saves it (read back by the safe loader)."""
+    from chemchallenge.models.base import ModelInput, build_model
+    from chemchallenge.models.persist import save_estimators
+
     path = tmp_path / "estimators.pt"
-    torch.save([_estimator()], path)
+    task = TaskSpec(TaskType.REGRESSION, ["y"], "rmse")
+    est = build_model("gcn", task, {"epochs": 1, "batch_size": 4}, 0)
+    est.fit(ModelInput(SMILES * 4), np.arange(12, dtype=float))
+    save_estimators(path, [est])
     train = pd.DataFrame({"id": ["a", "b", "c"], "smiles": SMILES, "y": [0.0, 1.0, 2.0]})
     oof = pd.DataFrame({"id": ["a", "b", "c"], "fold": [0, 1, 2], "y": [0.1, 0.9, 2.1]})
     run = ModelRun("gcn", {}, kind="gcn", oof=oof, estimators_path=path)

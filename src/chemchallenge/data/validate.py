@@ -48,8 +48,8 @@ class Findings:
         if len(errs) == 1:
             e = errs[0]
             raise InputError(e.file, e.message, e.rows)
-        lines = "\n  - ".join(str(e) for e in errs)
-        raise InputError("input files", f"{len(errs)} problems found:\n  - {lines}")
+        lines = "; ".join(f"({k}) {e}" for k, e in enumerate(errs, 1))
+        raise InputError("input files", f"{len(errs)} problems found: {lines}")
 
     def to_list(self) -> list[dict]:
         return [asdict(f) for f in self.items]
@@ -61,12 +61,13 @@ def _line(i: int) -> str:
 
 
 def check_ids(df: pd.DataFrame, id_col: str, file: str, found: Findings) -> None:
-    """Missing or duplicate IDs are errors."""
-    ids = df[id_col].str.strip()
-    empty = [_line(i) for i in np.flatnonzero(ids.eq("").to_numpy())]
+    """Missing or duplicate IDs are errors. IDs are compared exactly as spelled (the
+    submission echoes them), a blank cell counts as missing."""
+    ids = df[id_col]
+    empty = [_line(i) for i in np.flatnonzero(ids.str.strip().eq("").to_numpy())]
     if empty:
         found.error(file, "missing_id", f"empty value in ID column {id_col!r}", empty)
-    dup = ids[ids.ne("") & ids.duplicated(keep=False)]
+    dup = ids[ids.str.strip().ne("") & ids.duplicated(keep=False)]
     if len(dup):
         found.error(file, "duplicate_id", "duplicate IDs", sorted(set(dup), key=str))
 
@@ -87,8 +88,10 @@ def parse_targets(
     y: pd.DataFrame, targets: list[str], id_col: str, task: TaskType, file: str, found: Findings
 ) -> pd.DataFrame:
     """Convert target cells to floats (multi-class: kept as text). Empty cells are missing
-    labels (a warning); non-numeric cells and non-0/1 labels of binary tasks are errors."""
-    out = pd.DataFrame({"id": y[id_col].str.strip()})
+    labels (a warning); non-numeric or non-finite cells (``inf``, ``1e400``), non-0/1 labels
+    of binary tasks, a target with a single class (or a single value) and a class with a
+    single label are errors."""
+    out = pd.DataFrame({"id": y[id_col]})
     for t in targets:
         cells = y[t].str.strip()
         empty = cells.eq("")
@@ -101,6 +104,7 @@ def parse_targets(
             )
         if task == TaskType.MULTICLASS:
             out[t] = cells.where(~empty, None)
+            _check_classes(out[t], out["id"], t, file, found)
             continue
         values = pd.to_numeric(cells.where(~empty, None), errors="coerce")
         bad = values.isna() & ~empty
@@ -110,6 +114,15 @@ def parse_targets(
                 "non_numeric_label",
                 f"column {t!r}: non-numeric values {sorted(set(cells[bad]))[:5]}",
                 list(out["id"][bad]),
+            )
+        infinite = values.notna() & ~np.isfinite(values.to_numpy(dtype=float, na_value=0.0))
+        if infinite.any():
+            found.error(
+                file,
+                "non_finite_label",
+                f"column {t!r}: non-finite values {sorted(set(cells[infinite]))[:5]} "
+                "(infinite, or too large for a float): fix or empty these cells",
+                list(out["id"][infinite]),
             )
         if task in (TaskType.BINARY, TaskType.MULTILABEL):
             outside = values.notna() & ~values.isin([0.0, 1.0])
@@ -125,9 +138,53 @@ def parse_targets(
     for t in targets:
         if out[t].isna().all():
             found.error(file, "empty_target", f"column {t!r} has no label at all")
+        elif task != TaskType.MULTICLASS and not found.errors:
+            _check_not_constant(out[t], t, task, file, found)
     all_missing = out[targets].isna().all(axis=1)
     if all_missing.any():
         found.warn(
             file, "no_label", "rows with no label at all are dropped", list(out["id"][all_missing])
         )
     return out
+
+
+def _check_not_constant(
+    values: pd.Series, target: str, task: TaskType, file: str, found: Findings
+) -> None:
+    """A target whose every label is the same teaches nothing, and its CV score is undefined
+    (ROC-AUC) or meaningless (micro-F1 jumps): stop instead of scoring it."""
+    known = values.dropna().unique()
+    if len(known) != 1:
+        return
+    what = "class" if task != TaskType.REGRESSION else "value"
+    found.error(
+        file,
+        "single_class",
+        f"column {target!r}: every label is {known[0]:g} (a single {what}): nothing can be "
+        "learnt or scored; check the file (a wrong column or a filtered export?)",
+    )
+
+
+def _check_classes(
+    values: pd.Series, ids: pd.Series, target: str, file: str, found: Findings
+) -> None:
+    """Multi-class labels: at least two classes, and no class seen once (a typo)."""
+    counts = values.dropna().value_counts()
+    if len(counts) == 1:
+        found.error(
+            file,
+            "single_class",
+            f"column {target!r}: every label is {counts.index[0]!r} (a single class): nothing "
+            "can be learnt or scored; check the file",
+        )
+        return
+    single = [c for c, k in counts.items() if k == 1]
+    if single:
+        rows = [f"ID {i}: {v!r}" for i, v in zip(ids, values, strict=True) if v in single]
+        found.error(
+            file,
+            "rare_class",
+            f"column {target!r}: class(es) {single[:5]} appear once: a typo? fix the cell(s) "
+            "(a class needs several examples to be learnt and cross-validated)",
+            rows,
+        )

@@ -59,3 +59,8 @@ def build_featurizer(name: str, params: dict[str, Any] | None = None) -> Featuri
         return FEATURIZERS[kind](**params)
     except TypeError as err:
         raise ConfigError(f"featurize.featurizers.{name}: {err}") from err
+    except ConfigError as err:
+        where = f"featurize.featurizers.{name}"
+        if str(err).startswith(where):
+            raise
+        raise ConfigError(f"{where}: {err}") from err

@@ -3,7 +3,9 @@
 All of ``rdkit.Chem.Descriptors._descList`` (about 217 descriptors: MolWt, LogP, TPSA,
 counts, topological indices, fragment counts, ...), or a chosen subset. A descriptor that
 raises, returns a non-finite value or an absurd magnitude (``|x| > 1e10``, e.g. ``Ipc`` on
-large molecules) gives NaN; the feature store imputes those later.
+large molecules) gives NaN; the feature store imputes those later. On molecules of more
+than :data:`HUGE_MOLECULE` heavy atoms, ``Ipc`` and ``AvgIpc`` are not computed (NaN): their
+cost explodes with size (prepare warns about such molecules).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 from rdkit import Chem
 from rdkit.Chem import Descriptors
 
+from chemchallenge.data.molecules import HUGE_MOLECULE, SLOW_ON_HUGE
 from chemchallenge.errors import ConfigError
 from chemchallenge.features.base import register
 
@@ -62,7 +65,11 @@ class RDKit2D:
 
     def __call__(self, mol: Chem.Mol) -> np.ndarray:
         out = np.empty(len(self._fns), dtype=np.float64)
+        huge = mol.GetNumHeavyAtoms() > HUGE_MOLECULE
         for i, fn in enumerate(self._fns):
+            if huge and self._names[i] in SLOW_ON_HUGE:
+                out[i] = np.nan
+                continue
             try:
                 out[i] = fn(mol)
             except Exception:  # any descriptor failure -> missing value

@@ -23,14 +23,22 @@ from rdkit.Chem import rdMolDescriptors
 from chemchallenge.errors import ConfigError
 from chemchallenge.features.base import register
 
+#: bounds of the fingerprint sizes (beyond them the feature matrix would not fit in memory)
+MAX_BITS = 2**16
+MAX_RADIUS = 10
+
 
 def _check_size(kind: str, n_bits: int, radius: int | None = None) -> None:
-    if not isinstance(n_bits, int) or isinstance(n_bits, bool) or n_bits < 1:
-        raise ConfigError(f"{kind}: n_bits must be a positive integer, got {n_bits!r}")
+    if not isinstance(n_bits, int) or isinstance(n_bits, bool) or not 1 <= n_bits <= MAX_BITS:
+        raise ConfigError(
+            f"{kind}: n_bits must be a positive integer up to {MAX_BITS}, got {n_bits!r}"
+        )
     if radius is not None and (
-        not isinstance(radius, int) or isinstance(radius, bool) or radius < 0
+        not isinstance(radius, int) or isinstance(radius, bool) or not 0 <= radius <= MAX_RADIUS
     ):
-        raise ConfigError(f"{kind}: radius must be a non-negative integer, got {radius!r}")
+        raise ConfigError(
+            f"{kind}: radius must be an integer from 0 to {MAX_RADIUS}, got {radius!r}"
+        )
 
 
 class GeneratorFingerprint:

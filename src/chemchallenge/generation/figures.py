@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -12,20 +10,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from chemchallenge.generation.metrics import PROPERTIES
+from chemchallenge.io import atomic_write
 
 
 def atomic_save(path: Path, write: Callable[[str], None]) -> None:
     """Write a file through a temporary sibling and an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    atomic_write(Path(path), lambda p: write(str(p)))
 
 
 def _save(fig: Figure, path: Path) -> None:

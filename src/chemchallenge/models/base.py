@@ -108,3 +108,20 @@ def build_model(kind: str, task: TaskSpec, params: dict[str, Any], seed: int) ->
 def needs_features(kind: str) -> bool:
     _load_kind(kind)
     return NEEDS_FEATURES.get(kind, True)
+
+
+def check_params(kind: str, task: TaskSpec, params: dict[str, Any], seed: int, where: str) -> None:
+    """Validate ``params`` before any training, with the library's own checks: build the
+    estimator, then let it check itself (scikit-learn's ``_validate_params``, a tiny XGBoost
+    fit, the networks' typed settings). A bad value stops the run with a
+    :class:`ConfigError` naming ``where`` (e.g. ``models.xgb.params``)."""
+    try:
+        est = build_model(kind, task, params, seed)
+        check = getattr(est, "check_params", None)
+        if check is not None:
+            check()
+    except ConfigError as err:
+        raise ConfigError(f"{where}: {err}") from err
+    except Exception as err:  # the library's own message: InvalidParameterError, XGBoostError
+        text = " ".join(str(err).split()) or type(err).__name__
+        raise ConfigError(f"{where}: {text[:300]}") from err

@@ -150,6 +150,8 @@ def resolve_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
             f"model kind {kind!r}: unknown parameter(s) {unknown}; allowed: {sorted(defaults)}"
         )
     out = {**defaults, **params}
+    for key, value in params.items():
+        _check_type(kind, key, value, defaults[key])
     for key, allowed in _CHOICES.items():
         if out[key] not in allowed:
             raise ConfigError(f"model kind {kind!r}: {key}={out[key]!r} is not one of {allowed}")
@@ -159,6 +161,51 @@ def resolve_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     check_devices(out["devices"], f"model kind {kind!r}")
     strategy(out["devices"], out["strategy"])  # refuses plain ddp with a reason
     return out
+
+
+#: parameters that must be at least 1 (the other numbers must be at least 0)
+_POSITIVE = ("epochs", "batch_size", "hidden", "layers", "depth", "timesteps", "max_len")
+#: parameters that are fractions below 1
+_FRACTIONS = ("dropout",)
+
+
+def _check_type(kind: str, key: str, value: Any, default: Any) -> None:
+    """A value must have the type of its default (int, float, bool, list, text) and a
+    number its range: a typo fails here, not as a traceback in the middle of CV."""
+    where = f"model kind {kind!r}: {key}={value!r}"
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false")
+        return
+    if isinstance(default, int | float):
+        if isinstance(value, str):
+            hint = " (YAML reads 1e-3 as text: write 1.0e-3)" if _is_number(value) else ""
+            raise ConfigError(f"{where} must be a number, not text{hint}")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where} must be a number")
+        if isinstance(default, int) and not isinstance(value, int):
+            raise ConfigError(f"{where} must be an integer")
+        if not np.isfinite(value) or value < 0:
+            raise ConfigError(f"{where} must be a finite number >= 0")
+        if key in _POSITIVE and value < 1:
+            raise ConfigError(f"{where} must be at least 1")
+        if key in _FRACTIONS and not value < 1:
+            raise ConfigError(f"{where} must be below 1")
+    elif isinstance(default, list):
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value
+        ):
+            raise ConfigError(f"{where} must be a list of positive integers")
+    elif isinstance(default, str) and not isinstance(value, str) and key != "precision":
+        raise ConfigError(f"{where} must be text")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class DeepEstimator:
@@ -281,6 +328,26 @@ class DeepEstimator:
             self.epochs_trained_ = int(trainer.current_epoch)
         self.net = module.net.cpu().eval()
         return self
+
+    # -- saving ---------------------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the ``nn.Module``: its ``state_dict`` (tensors only) and the
+        settings that rebuild it, so ``torch.load(weights_only=True)`` can read a saved
+        estimator (see :mod:`chemchallenge.models.persist`)."""
+        state = dict(self.__dict__)
+        net = state.pop("net", None)
+        state["net_state"] = None if net is None else net.state_dict()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        net_state = state.pop("net_state", None)
+        self.__dict__.update(state)
+        self.net = None
+        if net_state is not None:
+            net = self._build_net()
+            net.load_state_dict(net_state)
+            self.net = net.cpu().eval()
 
     @torch.inference_mode()
     def predict(self, X: ModelInput) -> np.ndarray:

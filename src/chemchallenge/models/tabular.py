@@ -45,6 +45,33 @@ class PerTargetModel:
         self.models: list[BaseEstimator | float] = []
         self.classes: np.ndarray | None = None  # multi-class: class indices seen in fit
 
+    def check_params(self) -> None:
+        """Let the library validate the hyper-parameters before any training:
+        scikit-learn's ``_validate_params`` on every step, then a fit on 64 random rows
+        (at most 2 trees, one thread), which catches what only ``fit`` checks (XGBoost's
+        parameters, incompatible solver/penalty pairs). XGBoost's "parameters not used"
+        warning is an error here: a misspelt name would otherwise be silently ignored."""
+        import warnings
+
+        steps = [s for _, s in self.template.steps] if hasattr(self.template, "steps") else []
+        xgb = type(self.template).__module__.startswith("xgboost")
+        for est in [self.template, *steps]:
+            if getattr(est, "_parameter_constraints", None) and not xgb:
+                est._validate_params()
+        tiny = clone(self.template)
+        names = tiny.get_params()
+        tiny.set_params(**{k: v for k, v in (("n_estimators", 2), ("n_jobs", 1)) if k in names})
+        rng = np.random.default_rng(0)
+        k = max(len(self.task.classes), 2) if self.task.is_classification else 0
+        y = np.arange(64) % k if k else rng.normal(size=64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tiny.fit(rng.random(size=(64, 8)), y)
+        if xgb:
+            unused = sorted(set(getattr(tiny, "kwargs", None) or {}) - _config_keys(tiny))
+            if unused:
+                raise ConfigError(f"XGBoost does not know the parameter(s) {unused}")
+
     def _matrix(self, X: ModelInput) -> np.ndarray:
         if X.features is None:
             raise ConfigError("this model needs tabular features: list them under 'features'")
@@ -109,6 +136,25 @@ class PerTargetModel:
         """Mean impurity/gain importance over targets (None for models without one)."""
         imps = [m.feature_importances_ for m in self.models if hasattr(m, "feature_importances_")]
         return np.mean(imps, axis=0) if imps else None
+
+
+def _config_keys(model: Any) -> set[str]:
+    """Every parameter name in a fitted XGBoost model's configuration."""
+    import json
+
+    keys: set[str] = set()
+
+    def walk(obj: Any) -> None:
+        if isinstance(obj, dict):
+            keys.update(obj)
+            for v in obj.values():
+                walk(v)
+        elif isinstance(obj, list):
+            for v in obj:
+                walk(v)
+
+    walk(json.loads(model.get_booster().save_config()))
+    return keys
 
 
 #: forests whose parallel predict sums trees in thread order

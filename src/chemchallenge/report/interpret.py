@@ -29,10 +29,10 @@ MORGAN_TYPES = ("morgan", "morgan_counts")
 
 
 def load_estimators(path: Path) -> list[Any]:
-    import torch
+    """The fitted fold models, read with the safe loader (a foreign file is refused)."""
+    from chemchallenge.models.persist import load_estimators as safe_load
 
-    est = torch.load(path, weights_only=False, map_location="cpu")
-    return list(est) if isinstance(est, list | tuple) else [est]
+    return safe_load(path)
 
 
 def _one_importance(est: Any) -> np.ndarray | None:

@@ -75,13 +75,13 @@ def make_project(
     report: dict[str, Any] | None = None,
 ) -> Config:
     """Write the synthetic outputs under ``root``; return the matching config."""
-    import torch
     from rdkit.Chem import Descriptors
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
     from chemchallenge.features.store import load_features
     from chemchallenge.metrics import get_metric, per_target, score
     from chemchallenge.models.base import ModelInput
+    from chemchallenge.models.persist import save_estimators
     from chemchallenge.models.tabular import PerTargetModel
     from chemchallenge.report import chem
 
@@ -201,7 +201,7 @@ def make_project(
         pd.DataFrame(
             {"fold": range(3), "train": [train_score] * 3, "validation": fold_scores}
         ).to_csv(curves / "cv_scores.csv", index=False)
-    torch.save(ests, paths.estimators("baseline"))
+    save_estimators(paths.estimators("baseline"), ests)
     for k in range(3):  # fake DVCLive curves of the network: over-fits after epoch 10
         base = paths.curves("mlp") / f"fold_{k}" / "plots" / "metrics"
         ep = np.arange(30)

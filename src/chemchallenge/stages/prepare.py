@@ -11,13 +11,20 @@ import pandas as pd
 from chemchallenge.config import Config
 from chemchallenge.data.challenge import (
     RawChallenge,
+    check_header,
     detect_id_column,
     detect_smiles_column,
     detect_targets,
     read_challenge,
 )
 from chemchallenge.data.demo import load_demo
-from chemchallenge.data.molecules import merge_duplicates, overlap, standardize_column
+from chemchallenge.data.molecules import (
+    HUGE_MOLECULE,
+    SLOW_ON_HUGE,
+    merge_duplicates,
+    overlap,
+    standardize_column,
+)
 from chemchallenge.data.splits import SPLIT_FOR_TASK, make_folds
 from chemchallenge.data.standardize import Standardizer
 from chemchallenge.data.validate import Findings, check_ids, check_xy_match, parse_targets
@@ -74,6 +81,18 @@ def _validate(
     id_t = detect_id_column(raw.x_test, cfg.data.id_column, n["x_test"])
     smi_x = detect_smiles_column(raw.x_train, cfg.data.smiles_column, id_x, n["x_train"])
     smi_t = detect_smiles_column(raw.x_test, cfg.data.smiles_column, id_t, n["x_test"])
+    targets = detect_targets(raw.y_train, cfg.data.targets, id_y, n["y_train"])
+    left_out = [c for c in raw.y_train.columns if c != id_y and c not in targets]
+    if left_out:
+        found.warn(
+            n["y_train"],
+            "targets_left_out",
+            f"columns {left_out} are not in data.targets: the submission will not have them "
+            "(the site may expect every column of y_train)",
+        )
+    check_header(raw.x_train, n["x_train"], id_x, smi_x, [])
+    check_header(raw.x_test, n["x_test"], id_t, smi_t, [])
+    check_header(raw.y_train, n["y_train"], id_y, None, targets)
     for df, col, role in (
         (raw.x_train, id_x, "x_train"),
         (raw.y_train, id_y, "y_train"),
@@ -81,37 +100,38 @@ def _validate(
     ):
         check_ids(df, col, n[role], found)
     found.raise_if_errors()
-    check_xy_match(
-        raw.x_train[id_x].str.strip(),
-        raw.y_train[id_y].str.strip(),
-        n["x_train"],
-        n["y_train"],
-        found,
-    )
+    # IDs keep their exact spelling (the submission echoes X_test's IDs as written)
+    check_xy_match(raw.x_train[id_x], raw.y_train[id_y], n["x_train"], n["y_train"], found)
     found.raise_if_errors()
-    targets = detect_targets(raw.y_train, cfg.data.targets, id_y, n["y_train"])
     task_type = (
         detect_task(raw.y_train[targets].replace("", None))
         if cfg.data.task == "auto"
         else TaskType(cfg.data.task)
     )
-    if cfg.data.task == "auto" and task_type == TaskType.REGRESSION:
-        _warn_almost_binary(raw.y_train, targets, id_y, n["y_train"], found)
-    if task_type == TaskType.MULTICLASS and len(targets) != 1:
-        raise ConfigError(f"data.task=multiclass needs one target column, got {targets}")
+    if cfg.data.task == "auto" and task_type in (TaskType.REGRESSION, TaskType.MULTICLASS):
+        _almost_binary(raw.y_train, targets, id_y, n["y_train"], found)
+        found.raise_if_errors()
+    check_task_targets(task_type, targets, cfg.data.task, n["y_train"])
     labels = parse_targets(raw.y_train, targets, id_y, task_type, n["y_train"], found)
     found.raise_if_errors()
     metric = DEFAULT_METRIC[task_type] if cfg.data.metric == "auto" else cfg.data.metric
-    get_metric(metric, task_type)
+    try:
+        get_metric(metric, task_type)
+    except ConfigError as err:
+        raise ConfigError(f"data.metric: {err}") from err
 
     std = Standardizer(cfg.prepare.standardize)
     mols = standardize_column(
-        raw.x_train[id_x].str.strip(), raw.x_train[smi_x], std, n["x_train"], found, dropped=True
+        raw.x_train[id_x], raw.x_train[smi_x], std, n["x_train"], found, dropped=True
     )
     train = mols.merge(labels, on="id", how="left", validate="one_to_one")
     train = train[train[targets].notna().any(axis=1) & train["valid"]]
     if train.empty:
-        raise InputError(n["x_train"], "no valid labelled training molecule left")
+        raise InputError(
+            n["x_train"],
+            f"no valid labelled training molecule left (is {smi_x!r} the SMILES column? "
+            "see data.smiles_column)",
+        )
     train = merge_duplicates(train, targets, task_type, cfg.prepare.conflicts, n["x_train"], found)
     classes: list[str] = []
     if task_type == TaskType.MULTICLASS:
@@ -121,28 +141,81 @@ def _validate(
     train[targets] = train[targets].astype(float)
     train["valid"] = True
     test = standardize_column(
-        raw.x_test[id_t].str.strip(), raw.x_test[smi_t], std, n["x_test"], found, dropped=False
+        raw.x_test[id_t], raw.x_test[smi_t], std, n["x_test"], found, dropped=False
     )
     overlap(train, test, n["x_test"], found)
+    _warn_huge(train, n["x_train"], found)
+    _warn_huge(test, n["x_test"], found)
     task = TaskSpec(task_type, targets, metric, id_column=id_t, classes=classes)
     return task, train.reset_index(drop=True), test
 
 
-def _warn_almost_binary(
+def _almost_binary(
     y: pd.DataFrame, targets: list[str], id_col: str, file: str, found: Findings
 ) -> None:
-    """Labels that are 0/1 but for a few cells were probably meant as classes: say so."""
-    values = y[targets].apply(pd.to_numeric, errors="coerce")
+    """Labels that are 0/1 but for a few cells are a classification task with typos: the
+    task would silently become regression (float predictions for a 0/1 challenge), so each
+    odd cell is an error unless ``data.task`` says what the labels are."""
+    values = y[targets].apply(lambda c: pd.to_numeric(c.str.strip(), errors="coerce"))
     known = values.notna()
     binary = values.isin([0.0, 1.0])
-    if known.sum().sum() and binary.sum().sum() >= 0.95 * known.sum().sum():
-        odd = (known & ~binary).any(axis=1)
-        found.warn(
+    n_known, n_binary = int(known.sum().sum()), int(binary.sum().sum())
+    if n_known and n_binary < n_known and n_binary >= 0.95 * n_known:
+        odd = known & ~binary
+        cells = [
+            f"ID {y.loc[i, id_col]} column {t!r}: {y.loc[i, t].strip()!r}"
+            for t in targets
+            for i in odd.index[odd[t].to_numpy()]
+        ]
+        found.error(
             file,
             "almost_binary",
-            "labels are 0/1 except in a few rows, so the task was read as regression; "
-            "set data.task (binary / multilabel) if these are classes",
-            list(y.loc[odd, id_col]),
+            f"labels are 0/1 except in {len(cells)} cell(s): a classification task with a typo? "
+            "fix the cell(s), or set data.task if they are meant (regression or multiclass)",
+            cells,
+        )
+
+
+def _warn_huge(mols: pd.DataFrame, file: str, found: Findings) -> None:
+    """Very large molecules featurise slowly; the costliest descriptors are skipped."""
+    from rdkit import Chem, rdBase
+
+    huge = []
+    with rdBase.BlockLogs():
+        for i, s in zip(mols["id"], mols["smiles"], strict=True):
+            mol = Chem.MolFromSmiles(s) if isinstance(s, str) and len(s) > HUGE_MOLECULE else None
+            if mol is not None and mol.GetNumHeavyAtoms() > HUGE_MOLECULE:
+                huge.append(f"{i} ({mol.GetNumHeavyAtoms()} heavy atoms)")
+    if huge:
+        found.warn(
+            file,
+            "huge_molecule",
+            f"{len(huge)} molecules have more than {HUGE_MOLECULE} heavy atoms: featurizing "
+            f"them is slow, and the descriptors {sorted(SLOW_ON_HUGE)} are skipped for them",
+            huge,
+        )
+
+
+def check_task_targets(task: TaskType, targets: list[str], configured: str, file: str) -> None:
+    """The task type must fit the number of target columns (stratification, metric and the
+    submission's value domain depend on it)."""
+    how = "data.task" if configured != "auto" else "the detected task"
+    if task == TaskType.BINARY and len(targets) != 1:
+        raise InputError(
+            file,
+            f"{how} is binary but there are {len(targets)} target columns {targets}: "
+            "set data.task: multilabel (or data.targets to the one target)",
+        )
+    if task == TaskType.MULTILABEL and len(targets) < 2:
+        raise InputError(
+            file,
+            f"{how} is multilabel but there is one target column {targets}: set data.task: binary",
+        )
+    if task == TaskType.MULTICLASS and len(targets) != 1:
+        raise InputError(
+            file,
+            f"{how} is multiclass but there are {len(targets)} target columns {targets}: "
+            "multiclass needs one target column (data.targets)",
         )
 
 

@@ -12,14 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from chemchallenge.config import Config
 from chemchallenge.inputs import load_task, model_inputs, model_params
 from chemchallenge.io import read_parquet, write_csv, write_parquet
 from chemchallenge.metrics import get_metric, score
+from chemchallenge.models.base import check_params
 from chemchallenge.models.curves import write_fold_curves
 from chemchallenge.models.cv import CVResult, cross_validate
+from chemchallenge.models.persist import save_estimators
 from chemchallenge.paths import Paths
 from chemchallenge.scores import write_scores
 from chemchallenge.tasks import TaskSpec, TaskType
@@ -37,6 +38,8 @@ def run(cfg: Config, paths: Paths, name: str) -> None:
     mc = cfg.model(name)
     task = load_task(paths)
     params, tuned = model_params(cfg, paths, name)
+    where = f"models.{name}.params" + (f" (with {paths.best_params(name)})" if tuned else "")
+    check_params(mc.kind, task, params, cfg.seed, where)  # before any data is loaded
     X, X_test, train, test = model_inputs(cfg, paths, name)
     y = train[task.targets].to_numpy(dtype=float)
     folds = read_parquet(paths.folds)["fold"].to_numpy()
@@ -50,7 +53,7 @@ def run(cfg: Config, paths: Paths, name: str) -> None:
         mc.kind, task, params, cfg.seed, X, y, folds, X_test, log_dir=curves, keep_estimators=True
     )
     paths.model_dir(name).mkdir(parents=True, exist_ok=True)
-    torch.save(res.estimators, paths.estimators(name))
+    save_estimators(paths.estimators(name), res.estimators)
     _write_cv_scores(curves, res)
     write_fold_curves(curves)
     cols = task.output_columns

@@ -26,6 +26,7 @@ from chemchallenge.errors import ChemChallengeError, ConfigError
 from chemchallenge.inputs import load_task, model_inputs
 from chemchallenge.io import read_parquet, write_json, write_text
 from chemchallenge.metrics import get_metric
+from chemchallenge.models.base import check_params
 from chemchallenge.paths import Paths
 from chemchallenge.tuning.figures import write_figures, write_trials
 from chemchallenge.tuning.objective import DEFAULT_ATTR, TuneData, make_objective
@@ -178,6 +179,7 @@ def run(cfg: Config, paths: Paths, name: str) -> None:
         print(f"tune-{name}: models.{name}.tune is false; nothing to tune")
         return
     parse_search_space(name, mc.search_space)  # fail fast, before loading any data
+    check_params(mc.kind, load_task(paths), dict(mc.params), cfg.seed, f"models.{name}.params")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     data = load_data(cfg, paths, name)
     study = optimize(cfg, paths, name, data)
