@@ -374,6 +374,17 @@ def test_giant_molecule_is_invalid_not_a_crash(
     assert list(sub["ID"]) == list(tables.x_test["ID"])
 
 
+def test_no_valid_test_smiles(
+    cli: Runner, write_challenge: Callable, tables_factory: Callable
+) -> None:
+    tables = tables_factory("binary")
+    tables.x_test["SMILES"] = "not a molecule"
+    write_challenge(tables)
+    msg = cli.error("prepare")
+    assert "X_test.csv: no valid SMILES at all in column 'SMILES'" in msg
+    assert nothing_prepared(cli.root)
+
+
 # ----------------------------------------------------------------------------- the list
 def test_unexpected_error_is_one_line(
     cli: Runner, write_challenge: Callable, monkeypatch: pytest.MonkeyPatch
