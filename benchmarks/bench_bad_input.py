@@ -225,6 +225,24 @@ def huge_molecule(rows: list[list[str]], rng: random.Random) -> None:
     rows[_row(rows, rng)][1] = "C" * 300 + "(O)" + "C" * 299
 
 
+def giant_molecule(rows: list[list[str]], rng: random.Random) -> None:
+    """Beyond RDKit's recursion limits (a 20,000-atom chain crashes its canonicaliser)."""
+    rows[_row(rows, rng)][1] = rng.choice(["C" * 20000, "C(" * 1600 + "C" + ")" * 1600])
+
+
+def odd_id(rows: list[list[str]], rng: random.Random) -> None:
+    rows[_row(rows, rng)][0] = rng.choice(["4,5", "4\n5", 'a "quoted" id', "ID", "é-7"])
+
+
+def all_smiles_invalid(rows: list[list[str]], rng: random.Random) -> None:
+    for r in rows[1:]:
+        r[1] = "xyz"
+
+
+def one_row(rows: list[list[str]], rng: random.Random) -> None:
+    del rows[2:]
+
+
 def add_target(rows: list[list[str]], rng: random.Random) -> None:
     rows[0].append("Y_extra")
     for i, r in enumerate(rows[1:]):
@@ -341,7 +359,11 @@ def _file_cases() -> list[tuple[str, Callable, list[str]]]:
             (f"{stem}: columns swapped", _rows_op(f, swap_columns), all_tasks),
             (f"{stem}: 600-atom molecule", _rows_op(f, huge_molecule), all_tasks),
             (f"{stem}: extra data column", _rows_op(f, extra_data_column), all_tasks),
+            (f"{stem}: giant molecule", _rows_op(f, giant_molecule), all_tasks),
+            (f"{stem}: every SMILES invalid", _rows_op(f, all_smiles_invalid), all_tasks),
+            (f"{stem}: odd ID", _rows_op(f, odd_id), all_tasks),
         ]
+    cases += [("X_test: a single row", _rows_op("X_test.csv", one_row), all_tasks)]
     y = "y_train.csv"
     cls = ["binary", "multilabel"]
     cases += [

@@ -357,6 +357,34 @@ def test_huge_molecule_warns_and_skips_ipc(
     assert np.isnan(values[:2]).all() and np.isfinite(values[2])
 
 
+def test_giant_molecule_is_invalid_not_a_crash(
+    cli: Runner, write_challenge: Callable, tables_factory: Callable
+) -> None:
+    """RDKit's canonicaliser overflows the C stack on a 20,000-atom chain (a segmentation
+    fault): such input is an invalid SMILES, with its reason, before RDKit works on it."""
+    from chemchallenge.data.standardize import parse_smiles
+
+    assert "too large" in (parse_smiles("C" * 20000).reason or "")
+    assert "too large" in (parse_smiles("C" * 1500).reason or "")
+    tables = tables_factory("regression")
+    tables.x_test.loc[2, "SMILES"] = "C" * 20000
+    write_challenge(tables)
+    cli.pipeline()
+    sub = pd.read_csv(cli.root / "submissions" / "submission.csv", dtype={"ID": str})
+    assert list(sub["ID"]) == list(tables.x_test["ID"])
+
+
+def test_no_valid_test_smiles(
+    cli: Runner, write_challenge: Callable, tables_factory: Callable
+) -> None:
+    tables = tables_factory("binary")
+    tables.x_test["SMILES"] = "not a molecule"
+    write_challenge(tables)
+    msg = cli.error("prepare")
+    assert "X_test.csv: no valid SMILES at all in column 'SMILES'" in msg
+    assert nothing_prepared(cli.root)
+
+
 # ----------------------------------------------------------------------------- the list
 def test_unexpected_error_is_one_line(
     cli: Runner, write_challenge: Callable, monkeypatch: pytest.MonkeyPatch

@@ -16,11 +16,23 @@ class ParseResult:
     reason: str | None  # why RDKit rejected the SMILES, None when valid
 
 
+#: Larger inputs are refused as invalid SMILES before RDKit works on them: RDKit's
+#: recursive algorithms (canonical SMILES, standardisation) overflow the C stack and kill
+#: the process (a segmentation fault, no Python error) on chains of ~20,000 atoms. Drug-like
+#: challenge molecules have well under 200 heavy atoms.
+MAX_SMILES_CHARS = 5000
+MAX_ATOMS = 1000
+
+
 def parse_smiles(smiles: object) -> ParseResult:
     """Parse a SMILES string; on failure give RDKit's reason in words."""
     if not isinstance(smiles, str) or not smiles.strip():
         return ParseResult(None, "empty SMILES")
     text = smiles.strip()
+    if len(text) > MAX_SMILES_CHARS:
+        return ParseResult(
+            None, f"SMILES of {len(text)} characters (more than {MAX_SMILES_CHARS}): too large"
+        )
     with rdBase.BlockLogs():
         raw = Chem.MolFromSmiles(text, sanitize=False)
         if raw is None:
@@ -33,6 +45,10 @@ def parse_smiles(smiles: object) -> ParseResult:
         return ParseResult(None, f"RDKit could not sanitize {text!r}")
     if mol.GetNumAtoms() == 0:
         return ParseResult(None, "molecule has no atoms")
+    if mol.GetNumAtoms() > MAX_ATOMS:
+        return ParseResult(
+            None, f"molecule of {mol.GetNumAtoms()} atoms (more than {MAX_ATOMS}): too large"
+        )
     return ParseResult(mol, None)
 
 

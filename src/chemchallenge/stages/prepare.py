@@ -143,6 +143,12 @@ def _validate(
     test = standardize_column(
         raw.x_test[id_t], raw.x_test[smi_t], std, n["x_test"], found, dropped=False
     )
+    if not test["valid"].any():
+        raise InputError(
+            n["x_test"],
+            f"no valid SMILES at all in column {smi_t!r}: every prediction would be the same "
+            "fallback; is it the SMILES column? (see data.smiles_column)",
+        )
     overlap(train, test, n["x_test"], found)
     _warn_huge(train, n["x_train"], found)
     _warn_huge(test, n["x_test"], found)
