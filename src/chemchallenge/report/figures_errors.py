@@ -74,6 +74,10 @@ def errors_section(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> S
         safe(sec, "the predicted-vs-true plot", lambda: _pred_true(ctx, best, p, store))
     else:
         safe(sec, "the confusion matrices", lambda: _confusion(ctx, best, p, store))
+        if tt != TaskType.MULTICLASS:
+            safe(sec, "the precision and recall", lambda: _precision_recall(ctx, best, p, facts))
+            if best.name == "ensemble":
+                facts["thresholds_used"] = thresholds_matrix(ctx, best)[1]
         safe(sec, "the ROC and PR curves", lambda: _roc_pr(ctx, store))
         safe(sec, "the calibration plot", lambda: _calibration(ctx, best, p, store))
     err = molecule_error(ctx, p)
@@ -111,13 +115,50 @@ def _pred_true(ctx: Context, run: ModelRun, p: np.ndarray, store: FigureStore) -
     return store.save(fig, "pred_vs_true", "Predicted vs true (out-of-fold)", cap)
 
 
-def _thresholds(ctx: Context, run: ModelRun) -> np.ndarray:
+def thresholds_matrix(ctx: Context, run: ModelRun) -> tuple[np.ndarray, dict[str, float]]:
+    """Per training row and target, the threshold that labelled its OOF prediction: each
+    outer fold's own (``nested_thresholds``) for a tuned ensemble, 0.5 otherwise; and the
+    thresholds to quote (the ensemble's final ones, or empty)."""
+    assert ctx.task is not None and ctx.train is not None
+    n, targets = len(ctx.train), list(ctx.task.targets)
+    out = np.full((n, len(targets)), 0.5)
+    quoted: dict[str, float] = {}
+    nested = run.metrics.get("nested_thresholds") if run.name == "ensemble" else None
+    if isinstance(nested, dict) and nested and run.oof is not None and "fold" in run.oof:
+        fold = run.oof.drop_duplicates("id").set_index("id")["fold"].reindex(ctx.train["id"])
+        fold = fold.to_numpy(dtype=float)
+        for k, thr in nested.items():
+            rows = fold == float(k)
+            for j, t in enumerate(targets):
+                if isinstance(thr, dict) and t in thr:
+                    out[rows, j] = float(thr[t])
+    final = ctx.ensemble_thresholds if run.name == "ensemble" else None
+    if isinstance(final, dict):
+        final = final.get("thresholds", final)
+        quoted = {t: float(final[t]) for t in targets if isinstance(final.get(t), int | float)}
+    return out, quoted
+
+
+def _precision_recall(ctx: Context, run: ModelRun, p: np.ndarray, facts: dict[str, Any]) -> None:
+    """Per-target counts of the labelled OOF predictions (the confusion matrix in words)."""
     assert ctx.task is not None
-    thr = ctx.ensemble_thresholds if run.name == "ensemble" else None
-    if isinstance(thr, dict):
-        thr = thr.get("thresholds", thr)
-        return np.array([float(thr.get(t, 0.5)) for t in ctx.task.targets])
-    return np.full(len(ctx.task.targets), 0.5)
+    y, thr = ctx.y(), thresholds_matrix(ctx, run)[0]
+    pr = {}
+    for j, t in enumerate(ctx.task.targets):
+        ok = ~np.isnan(y[:, j]) & ~np.isnan(p[:, j])
+        pred, true = p[ok, j] >= thr[ok, j], y[ok, j] == 1
+        tp, fp, fn = int(np.sum(pred & true)), int(np.sum(pred & ~true)), int(np.sum(~pred & true))
+        pr[t] = {
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "tn": int(np.sum(~pred & ~true)),
+            "pred_pos": tp + fp,
+            "true_pos": tp + fn,
+            "precision": tp / (tp + fp) if tp + fp else np.nan,
+            "recall": tp / (tp + fn) if tp + fn else np.nan,
+        }
+    facts["precision_recall"] = pr
 
 
 def _confusion(ctx: Context, run: ModelRun, p: np.ndarray, store: FigureStore) -> Figure:
@@ -129,16 +170,13 @@ def _confusion(ctx: Context, run: ModelRun, p: np.ndarray, store: FigureStore) -
         mats = [(task.targets[0], skm.confusion_matrix(y[ok, 0], p[ok].argmax(1), labels=labels))]
         ticks = [str(c) for c in task.classes]
     else:
-        thr, mats, ticks = _thresholds(ctx, run), [], ["0", "1"]
+        thr, mats, ticks = thresholds_matrix(ctx, run)[0], [], ["0", "1"]
         for j, t in enumerate(task.targets[:MAX_PANELS]):
             ok = ~np.isnan(y[:, j]) & ~np.isnan(p[:, j])
-            pred = (p[ok, j] >= thr[j]).astype(int)
-            mats.append(
-                (
-                    f"{t} (threshold {thr[j]:.2f})",
-                    skm.confusion_matrix(y[ok, j], pred, labels=[0, 1]),
-                )
-            )
+            pred = (p[ok, j] >= thr[ok, j]).astype(int)
+            lo, hi = float(thr[ok, j].min()), float(thr[ok, j].max())
+            what = f"threshold {lo:.2f}" if lo == hi else f"thresholds {lo:.2f}–{hi:.2f} by fold"
+            mats.append((f"{t} ({what})", skm.confusion_matrix(y[ok, j], pred, labels=[0, 1])))
     fig, axes = grid(len(mats), 3, (3.4, 3.2))
     for ax, (title, m) in zip(axes, mats):
         ax.imshow(m, cmap="Blues")
@@ -148,7 +186,16 @@ def _confusion(ctx: Context, run: ModelRun, p: np.ndarray, store: FigureStore) -
         ax.set_xticks(range(len(ticks)), short(ticks, 8))
         ax.set_yticks(range(len(ticks)), short(ticks, 8))
         ax.set(xlabel="predicted", ylabel="true", title=title)
-    cap = f"Confusion matrices of {run.name}'s out-of-fold predictions."
+    cap = (
+        f"Confusion matrices of {run.name}'s out-of-fold predictions (rows: true label, "
+        "columns: predicted). Off-diagonal cells are the errors: top right false alarms, "
+        "bottom left misses"
+        + (
+            "; each fold's molecules are labelled with the thresholds tuned without that fold."
+            if run.name == "ensemble" and run.metrics.get("nested_thresholds")
+            else ("." if task.task_type == TaskType.MULTICLASS else "; threshold 0.5.")
+        )
+    )
     return store.save(fig, "confusion", "Confusion matrices (out-of-fold)", cap)
 
 
@@ -174,6 +221,13 @@ def _binary_columns(ctx: Context, p: np.ndarray) -> list[tuple[str, np.ndarray, 
 
 def _roc_pr(ctx: Context, store: FigureStore) -> Figure | None:
     runs = [r for r in ctx.runs() if r.oof is not None]
+    if runs:  # at most 6 curves per panel: the 5 best under one protocol and the benchmark
+        gib = runs[0].gib
+        runs.sort(key=lambda r: -r.fair_mean if gib else r.fair_mean)
+        keep = [r for r in runs if r.name != "baseline"][:5]
+        runs = keep + [r for r in runs if r.name == "baseline"]
+    if not runs:
+        return None
     per_run = {r.name: _binary_columns(ctx, oof_matrix(ctx, r)) for r in runs}
     names = [n for n, _, _ in per_run[runs[0].name]]
     if not names:
@@ -197,7 +251,12 @@ def _roc_pr(ctx: Context, store: FigureStore) -> Figure | None:
             )
     for ax in axes.ravel():
         ax.legend(fontsize=7, loc="lower right" if "ROC" in ax.get_title() else "lower left")
-    cap = "ROC (AUC in the legend) and precision–recall (average precision) of every model."
+    cap = (
+        "Top: ROC curves (AUC in the legend); bottom: precision–recall (average precision; "
+        "'base' is the positive rate, the score of a random ranking), for the five best models "
+        "and the benchmark. These curves ignore the threshold: they show how well each model "
+        "ranks the molecules, which the threshold then turns into labels."
+    )
     return store.save(fig, "roc_pr", "ROC and precision–recall curves", cap)
 
 
@@ -216,7 +275,11 @@ def _calibration(ctx: Context, run: ModelRun, p: np.ndarray, store: FigureStore)
         title=f"Calibration of {run.name}",
     )
     ax.legend(fontsize=8)
-    cap = "Reliability diagram: points on the diagonal mean probabilities can be trusted as such."
+    cap = (
+        "Reliability diagram (10 bins of equal size): points on the diagonal mean the "
+        "predicted probabilities can be read as frequencies; points above it mean the model "
+        "is under-confident there, below it over-confident."
+    )
     return store.save(fig, "calibration", "Calibration", cap)
 
 
