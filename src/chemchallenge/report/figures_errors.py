@@ -61,7 +61,10 @@ def molecule_error(ctx: Context, p: np.ndarray) -> np.ndarray:
 
 def errors_section(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> Section:
     sec = Section("errors", "3. Where the models go wrong")
-    best = ctx.best() if ctx.prepared else None
+    sub = ctx.run(ctx.submitted) if ctx.prepared else None
+    best = (
+        sub if sub is not None and sub.oof is not None else (ctx.best() if ctx.prepared else None)
+    )
     if best is None:
         sec.add(Note("No out-of-fold predictions: run `chemchallenge train <model>` first."))
         return sec
@@ -69,7 +72,8 @@ def errors_section(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> S
     facts["error_model"] = best
     p = oof_matrix(ctx, best)
     tt = ctx.task.task_type
-    sec.add(Note(f"Out-of-fold predictions of the best model, {best.name}."))
+    who = "the submitted model" if best is sub else "the best model (one protocol)"
+    sec.add(Note(f"Out-of-fold predictions of {who}, {best.name}."))
     if tt == TaskType.REGRESSION:
         safe(sec, "the predicted-vs-true plot", lambda: _pred_true(ctx, best, p, store))
     else:

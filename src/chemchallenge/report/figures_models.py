@@ -160,9 +160,11 @@ def _table(ctx: Context, facts: dict[str, Any]) -> list[Any]:
         f"Cross-validated {metric} (mean ± std over the folds, {'higher' if gib else 'lower'} "
         "is better), every row under one protocol"
         + (": labels at threshold 0.5, except the row that says tuned thresholds" if thr else "")
-        + ". The ensemble is scored by nested CV (weights and thresholds chosen without the "
-        "scored fold); it has no training score (its inner score is the blend fitted and "
-        "scored on the other folds). train = the metric on the training folds; vs benchmark: "
+        + ". The ensemble is scored by nested CV (weights"
+        + (" and thresholds" if thr else "")
+        + " chosen without the scored fold); it has no training score (its inner score is "
+        "the blend fitted and scored on the other folds). train = the metric on the "
+        "training folds; vs benchmark: "
         "the difference to the organisers' benchmark `baseline`; trivial: a constant "
         "prediction, the floor any model must beat."
         + (" Per-target columns of the ensemble use each fold's tuned thresholds." if thr else "")

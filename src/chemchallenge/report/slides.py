@@ -68,9 +68,14 @@ def _say(*parts: Any) -> str:
 def _short_curve(s: str) -> str:
     """``mlp: over-fitting …`` → the model and its verdict only."""
     name = s.split(":", 1)[0]
-    for v in ("over-fitting", "oscillates", "still falling", "plateau"):
-        if v in s:
-            return f"{name}: {'unstable' if v == 'oscillates' else v}"
+    for phrase, verdict in (
+        ("rises consistently", "over-fitting (early stopping kept the best epoch)"),
+        ("oscillates", "unstable, not over-fitting"),
+        ("still falling", "still improving at the last epoch"),
+        ("a plateau", "plateau, no clear over-fitting"),
+    ):
+        if phrase in s:
+            return f"{name}: {verdict}"
     return name
 
 

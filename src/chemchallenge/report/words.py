@@ -59,7 +59,7 @@ def domain_sentence(ctx: Context, f: dict[str, Any]) -> str | None:
             ". The test set is as far from the training set as CV folds are from each "
             "other: random CV represents it."
         )
-    if mt < mc:
+    if mt > mc:
         return s + (
             ". The test set is closer to the training set than CV folds are: CV is, if "
             "anything, pessimistic."
@@ -122,7 +122,7 @@ def data_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
             )
     co = cooccurrence_sentence(ctx, f)
     if co:
-        out.append(co + ".")
+        out.append(co)
     sc = f.get("scaffolds")
     if sc:
         out.append(
@@ -188,8 +188,8 @@ def model_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
     if bench is not None and triv is not None:
         beats = (bench.mean > triv.mean) == gib and bench.mean != triv.mean
         out.append(
-            f"The organisers' benchmark scores {sig(bench.mean)}; the {triv.label} scores "
-            f"{sig(triv.mean)}: the benchmark is "
+            f"The organisers' benchmark scores {sig(bench.mean)}; the trivial predictor "
+            f"({triv.label.split(': ', 1)[-1]}) scores {sig(triv.mean)}: the benchmark is "
             + ("above" if beats else "below")
             + " the trivial predictor"
             + ("." if beats else ", so beating the benchmark alone proves little.")
@@ -471,9 +471,9 @@ def limits(ctx: Context, f: dict[str, Any]) -> list[str]:
     out = []
     nn, cv = f.get("nn_test"), f.get("nn_cv")
     if nn is not None and cv is not None and len(nn) and len(cv):
-        if float(np.median(nn)) < float(np.median(cv)) - 0.05:
-            pass
-        elif float(np.median(nn)) > float(np.median(cv)) + 0.05:
+        if float(np.median(nn)) > float(np.median(cv)) + 0.05:
+            pass  # the test set is closer than the folds are to each other
+        elif float(np.median(nn)) < float(np.median(cv)) - 0.05:
             out.append(
                 "The test set lies further from the training set than the CV folds: report a "
                 "scaffold-split CV beside the random one, and flag out-of-domain predictions."
