@@ -28,6 +28,9 @@ def _tsv(path: Path, name: str, values: np.ndarray) -> None:
 def test_report_config_parses_and_rejects_unknown_keys() -> None:
     rc = build_section(ReportConfig, {"tsne": False, "title": "T", "author": "A"}, "report")
     assert rc.tsne is False and rc.title == "T" and rc.max_molecules_drawn > 0
+    assert rc.team == "A" and rc.dpi >= 200
+    rc = build_section(ReportConfig, {"authors": ["Ada", "Alan"]}, "report")
+    assert rc.team == "Ada, Alan"
     with pytest.raises(ConfigError, match="unknown key"):
         build_section(ReportConfig, {"tnse": True}, "report")
 

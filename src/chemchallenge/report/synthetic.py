@@ -56,7 +56,7 @@ def config(
             "submit": {"model": submitted},
             "report": {
                 "title": f"Synthetic {task_type}",
-                "author": "Test",
+                "authors": ["Ada Lovelace", "Alan Turing"],
                 "tsne_max_points": 80,
                 **(report or {}),
             },
