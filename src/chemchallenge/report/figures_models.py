@@ -227,7 +227,7 @@ def _ladder_items(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> li
             ha="center",
             fontsize=8,
         )
-    ax.set_yticks(y, [short([s.label], 48)[0] for s in steps], fontsize=8)
+    ax.set_yticks(y, [short([s.label.replace("`", "")], 48)[0] for s in steps], fontsize=8)
     ax.set_xlabel(f"{metric} (grey: the folds; blue: mean ± std)")
     ax.set_title("Gain ladder, one protocol")
     fig_cap = (
@@ -412,9 +412,13 @@ def _curves(run: ModelRun, store: FigureStore, facts: dict[str, Any]) -> list[An
         frames = [run.curves[k][key] for k in folds if run.curves[k].get(key) is not None]
         if not frames:
             continue
-        n = min(len(f) for f in frames)
-        x = frames[0]["step"].to_numpy()[:n] + 1
-        m = np.mean([f["value"].to_numpy(dtype=float)[:n] for f in frames], axis=0)
+        n = max(len(f) for f in frames)
+        x = np.arange(n) + 1.0
+        stack = np.full((len(frames), n), np.nan)
+        for i, f in enumerate(frames):
+            stack[i, : len(f)] = f["value"].to_numpy(dtype=float)
+        enough = np.sum(~np.isnan(stack), axis=0) * 2 >= len(frames)  # half the folds run
+        x, m = x[enough], np.nanmean(stack[:, enough], axis=0)
         b.plot(x, m, color=colour, lw=0.8, alpha=0.45, label=f"{label} (raw)")
         b.plot(x, smooth(m), color=colour, lw=2, label=f"{label} (smoothed)")
     if d is not None:
@@ -427,8 +431,8 @@ def _curves(run: ModelRun, store: FigureStore, facts: dict[str, Any]) -> list[An
     cap = (
         text + " Left: each fold's validation loss smoothed over a few epochs, so that a "
         "consistent rise (over-fitting) is told apart from oscillation (instability); "
-        "right: the mean curves, raw and smoothed; the mean over folds is cut at the "
-        "shortest fold."
+        "right: the mean curves, raw and smoothed, over the folds still running (shown "
+        "while at least half of them are)."
     )
     f = store.save(fig, f"curves_{run.name}", f"Learning curves: {run.name}", cap)
     return [f]

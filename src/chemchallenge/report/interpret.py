@@ -97,8 +97,29 @@ def interpret_section(ctx: Context, store: FigureStore, facts: dict[str, Any]) -
     else:
         safe(sec, "the importance figure", lambda: _importance_fig(ctx, imps, store))
         safe(sec, "the Morgan bits", lambda: _morgan_bits(ctx, imps, store, facts))
+    safe(sec, "the signed effects", lambda: _signed_effects(ctx, store, facts))
     safe(sec, "the atom attributions", lambda: _attributions(ctx, store, facts))
     return sec
+
+
+def _signed_effects(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> Any:
+    """TreeSHAP effects of the most weighted XGBoost model (out of fold)."""
+    from chemchallenge.report.effects import (
+        effect_sentences,
+        effects_figure,
+        summarise,
+        tree_contributions,
+    )
+
+    runs = [r for r in ctx.models if r.kind == "xgboost" and _weighted(ctx, r.name)]
+    if not runs or ctx.task is None:
+        return None
+    run = max(runs, key=lambda r: np.nan_to_num(ctx.weight(r.name), nan=0.0))
+    contribs = tree_contributions(ctx, run)
+    if contribs is None:
+        return Note(f"The {run.name} estimators do not expose their trees: no signed effects.")
+    facts["effects"] = effect_sentences(run.name, summarise(contribs))
+    return effects_figure(run, contribs, store, ctx.task.task_type != "regression")
 
 
 def _importance_fig(ctx: Context, imps: dict[str, pd.Series], store: FigureStore) -> Figure:

@@ -282,6 +282,18 @@ def build_slides(
             ),
         ),
         Slide(
+            "Signed effects: which way each feature pushes",
+            [s for s in w["interpretation"] if ", " in s.split(":")[0] and "higher" in s][:3],
+            _fig(store, "signed_effects"),
+            priority=66,
+            notes=_say(
+                "Each dot is a molecule: how much this feature moved its prediction, out of "
+                "fold. Red means a high value of the feature; red dots on the right mean the "
+                "higher the feature, the higher the prediction.",
+                [s for s in w["interpretation"] if ", " in s.split(":")[0]],
+            ),
+        ),
+        Slide(
             "Atoms and substructures",
             [s for s in w["interpretation"] if s.startswith(("Atom", "The substructures"))],
             _fig(store, "atom_attribution", "morgan_bits"),

@@ -143,6 +143,8 @@ def _score(r: ModelRun) -> str:
 
 
 def _diff(metric: str, p: Paired) -> str:
+    if p.diff == 0 and p.std == 0:
+        return f"{metric} identical in all {p.n} folds"
     word = "better" if p.gain > 0 else "worse" if p.gain < 0 else "the same"
     return (
         f"{metric} {signed(p.diff)} ± {sig(p.std)} over paired folds ({word} in "
@@ -340,6 +342,7 @@ def interpretation_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
     out = []
     for name, imp in list((f.get("importances") or {}).items())[:3]:
         out.append(f"{name} relies most on " + ", ".join(list(imp.index[:5])) + ".")
+    out += list(f.get("effects") or [])
     for name, share in (f.get("morgan_share") or {}).items():
         if share is not None:
             out.append(f"Morgan bits carry {share:.0%} of {name}'s importance.")
