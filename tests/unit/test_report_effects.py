@@ -47,8 +47,9 @@ def test_tree_contributions_are_out_of_fold_and_add_up(tmp_path: Path) -> None:
         np.testing.assert_allclose(
             full.sum(axis=1), est.models[0].predict(X[rows]), rtol=1e-4, atol=1e-4
         )
-    said = effect_sentences("xgb", summarise(c))
+    said = effect_sentences("xgb", summarise(c), classification=False)
     assert said and said[0].startswith("xgb, logS: ")
+    assert "P(" not in said[0] and ("predicted logS" in said[0] or "mixed" in said[0])
     assert direction(np.arange(5.0), np.arange(5.0) * 2) > 0.99
     assert direction(np.arange(5.0), -np.arange(5.0)) < -0.99
     assert np.isnan(direction(np.ones(5), np.arange(5.0)))

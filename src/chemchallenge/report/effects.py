@@ -138,14 +138,21 @@ def effects_figure(
     return store.save(fig, "signed_effects", f"Signed effects ({run.name})", cap)
 
 
-def effect_sentences(name: str, summary: dict[str, list[tuple[str, float, float]]]) -> list[str]:
+def effect_sentences(
+    name: str, summary: dict[str, list[tuple[str, float, float]]], classification: bool = True
+) -> list[str]:
+    """Per target, the three most influential features and the sign of their effect (the
+    Spearman ρ between the feature's value and its effect; |ρ| < 0.3 is called mixed)."""
     out = []
     for t, rows in summary.items():
+        what = f"P({t}=1)" if classification else f"the predicted {t}"
         parts = []
         for n, _, rho in rows[:3]:
             if not np.isfinite(rho) or abs(rho) < 0.3:
-                parts.append(f"{n} (mixed effect)")
+                parts.append(f"{n} has a mixed effect")
             else:
-                parts.append(f"higher {n} {'raises' if rho > 0 else 'lowers'} it (ρ {rho:+.2f})")
+                parts.append(
+                    f"higher {n} {'raises' if rho > 0 else 'lowers'} {what} (ρ {rho:+.2f})"
+                )
         out.append(f"{name}, {t}: " + "; ".join(parts) + ".")
     return out

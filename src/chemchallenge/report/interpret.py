@@ -118,8 +118,9 @@ def _signed_effects(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> 
     contribs = tree_contributions(ctx, run)
     if contribs is None:
         return Note(f"The {run.name} estimators do not expose their trees: no signed effects.")
-    facts["effects"] = effect_sentences(run.name, summarise(contribs))
-    return effects_figure(run, contribs, store, ctx.task.task_type != "regression")
+    classification = ctx.task.task_type != "regression"
+    facts["effects"] = effect_sentences(run.name, summarise(contribs), classification)
+    return effects_figure(run, contribs, store, classification)
 
 
 def _importance_fig(ctx: Context, imps: dict[str, pd.Series], store: FigureStore) -> Figure:

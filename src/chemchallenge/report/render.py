@@ -107,6 +107,8 @@ def _build(cfg: Config, paths: Paths) -> BuildResult:
         sec.title = f"{i}. {sec.title.split('. ', 1)[-1]}"
     words = sentences(ctx, facts)
     words["approach"] = list(facts.get("approach") or [])
+    submitted = [s for s in words["approach"] if s.startswith("Submitted")]
+    words["summary"] = list(dict.fromkeys(words["summary"][:5] + submitted + words["summary"][5:]))
     for sec in sections:
         said = [s for topic in SECTION_WORDS.get(sec.key, []) for s in words[topic]]
         if said:

@@ -162,7 +162,7 @@ def build_slides(
         ),
         Slide(
             "Our approach",
-            w["approach"][:3],
+            [a for a in w["approach"] if a.startswith(("Validation", "Tuning"))][:2],
             table=x.get("approach_table"),
             priority=94,
             notes=_say(
@@ -227,7 +227,7 @@ def build_slides(
     cand += [
         Slide(
             "Bias and variance",
-            gaps[:3],
+            [": ".join(g.split(": ", 2)[:2]) for g in gaps[:5]],
             _fig(store, "train_vs_cv"),
             priority=84,
             notes=_say(
