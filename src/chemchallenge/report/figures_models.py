@@ -299,7 +299,10 @@ def fold_verdict(val: pd.DataFrame, train: pd.DataFrame | None) -> dict[str, Any
     b = int(np.argmin(sm))
     ref = abs(sm[b]) if sm[b] else 1.0
     rise = float((sm[-1] - sm[b]) / ref)
-    noise = float(np.std(raw - sm) / ref)
+    # oscillation: the raw loss around the smoothed one once the first descent is over
+    # (during it the moving average lags behind a steep curve)
+    settled = int(np.argmax(sm <= sm[b] + 0.2 * (np.max(sm) - sm[b])))
+    noise = float(np.std(raw[settled:] - sm[settled:]) / ref)
     after = np.diff(sm[b:])
     up = float(np.mean(after > 0)) if len(after) else 0.0
     train_at = np.nan
@@ -403,10 +406,15 @@ def _curves(run: ModelRun, store: FigureStore, facts: dict[str, Any]) -> list[An
         va = run.curves[k]["val_loss"]
         x, sm = va["step"].to_numpy() + 1, smooth(va["value"].to_numpy(dtype=float))
         verdict = d["per_fold"][i]["verdict"] if d and i < len(d["per_fold"]) else ""
+        a.plot(x, va["value"].to_numpy(dtype=float), color=COLORS[i], lw=0.7, alpha=0.3)
         a.plot(x, sm, color=COLORS[i], lw=1.6, label=f"fold {k}: {verdict}")
         j = int(np.argmin(sm))
         a.scatter([x[j]], [sm[j]], color=COLORS[i], s=25, zorder=3)
-    a.set(xlabel="epoch", ylabel="validation loss (smoothed)", title="Validation loss per fold")
+    a.set(
+        xlabel="epoch",
+        ylabel="validation loss",
+        title="Validation loss per fold (faint: raw; bold: smoothed)",
+    )
     a.legend(fontsize=7)
     for key, colour, label in (("train_loss", COLORS[0], "train"), ("val_loss", COLORS[1], "val")):
         frames = [run.curves[k][key] for k in folds if run.curves[k].get(key) is not None]
@@ -429,7 +437,8 @@ def _curves(run: ModelRun, store: FigureStore, facts: dict[str, Any]) -> list[An
     text = curves_sentence(run.name, d) if d else f"{run.name}: no validation loss was logged."
     facts.setdefault("curves", {})[run.name] = d
     cap = (
-        text + " Left: each fold's validation loss smoothed over a few epochs, so that a "
+        text + " Left: each fold's validation loss, raw (faint) and smoothed over a few epochs "
+        "(bold), so that a "
         "consistent rise (over-fitting) is told apart from oscillation (instability); "
         "right: the mean curves, raw and smoothed, over the folds still running (shown "
         "while at least half of them are)."

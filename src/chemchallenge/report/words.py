@@ -192,7 +192,7 @@ def model_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
         out.append(
             f"The organisers' benchmark scores {sig(bench.mean)}; the trivial predictor "
             f"({triv.label.split(': ', 1)[-1]}) scores {sig(triv.mean)}: the benchmark is "
-            + ("above" if beats else "below")
+            + ("better than" if beats else "no better than")
             + " the trivial predictor"
             + ("." if beats else ", so beating the benchmark alone proves little.")
         )
