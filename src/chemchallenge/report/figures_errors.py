@@ -109,7 +109,7 @@ def _pred_true(ctx: Context, run: ModelRun, p: np.ndarray, store: FigureStore) -
             ax.plot(mp, mt, "o-", color=COLORS[1], ms=3, lw=1.2, label="binned mean")
         rmse = np.sqrt(np.mean((yt - yp) ** 2))
         ax.set(xlabel=f"true {t}", ylabel=f"predicted {t}")
-        ax.set_title(f"{t}: RMSE {rmse:.3f}, R² {skm.r2_score(yt, yp):.3f}")
+        ax.set_title(f"{t}: pooled OOF RMSE {rmse:.3f}, R² {skm.r2_score(yt, yp):.3f}")
         ax.legend(fontsize=7)
     cap = (
         f"Out-of-fold predictions of {run.name}; the orange line (mean true value per decile "
@@ -346,12 +346,22 @@ def _err_vs_sim(ctx: Context, err: np.ndarray, store: FigureStore, facts: dict[s
         ax.annotate(
             f"n={c}", (x, m), textcoords="offset points", xytext=(0, 6), fontsize=7, ha="center"
         )
+    ax.axvline(
+        ctx.ad_threshold,
+        color="k",
+        ls=":",
+        lw=1.2,
+        label=f"domain threshold {ctx.ad_threshold:.2f}",
+    )
     ylab = "|error| / target sd" if ctx.task and ctx.task.task_type == "regression" else "|y − p|"
     ax.set(xlabel="max Tanimoto similarity to the other folds", ylabel=ylab)
     ax.set_title(f"Error vs similarity to the training folds (Spearman ρ = {rho:.2f})")
     ax.legend(fontsize=8)
     cap = (
         "Each molecule's out-of-fold error against its nearest neighbour in the folds its "
-        "model was trained on: the applicability domain of the model."
+        f"model was trained on; the dotted line is the applicability-domain threshold "
+        f"({ctx.ad_threshold:.2f}). The orange line is the mean error per similarity bin "
+        "(n = molecules in the bin): if it rises to the left, predictions outside the "
+        "domain are less reliable."
     )
     return store.save(fig, "error_vs_similarity", "Error vs similarity", cap)

@@ -75,7 +75,7 @@ def versus(d: float, ref: float, gib: bool, metric: str) -> str:
     """A difference in metric units, with its sign and whether it is better."""
     if not np.isfinite(d):
         return "–"
-    rel = f" ({d / abs(ref):+.0%})" if ref and np.isfinite(ref) else ""
+    rel = f" ({d / abs(ref):+.0%})".replace("-", "−") if ref and np.isfinite(ref) else ""
     word = "better" if (d > 0) == gib and d != 0 else ("same" if d == 0 else "worse")
     return f"{metric} {signed(d)}{rel}, {word}"
 

@@ -204,7 +204,7 @@ def model_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
         if p is not None:
             out.append(
                 f"Ensemble vs the benchmark, same protocol{at}: {_diff(metric, p)}"
-                + (f" ({p.diff / abs(bench.mean):+.0%})." if bench.mean else ".")
+                + (f" ({p.diff / abs(bench.mean):+.0%}).".replace("-", "−") if bench.mean else ".")
             )
     elif bench is not None and single is not None:
         p = paired(bench, single, gib)
@@ -304,7 +304,9 @@ def error_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
         lo, hi = es["means"][0], es["means"][-1]
         ratio = lo / hi if hi > 0 else np.nan
         trend = (
-            "Error grows as molecules get less similar to the training folds"
+            "Error grows "
+            + ("slightly " if es["rho"] > -0.3 else "")
+            + "as molecules get less similar to the training folds"
             if es["rho"] < -0.1 and lo > hi
             else "Error barely depends on the similarity to the training folds"
         )
