@@ -286,3 +286,27 @@ def test_regression_shows_no_threshold_and_words_rmse_as_lower_is_better(regress
     assert row[5].endswith("better" if d < 0 else "worse")
     decision = r"thresholds? 0\.5|tuned thresholds|decision thresholds?"
     assert not re.search(decision, page.lower()) and not re.search(decision, slides.lower())
+
+
+def test_errors_by_scaffold_family_are_recomputed(multilabel) -> None:
+    from collections import Counter
+
+    from chemchallenge.report import chem
+    from chemchallenge.report.context import load_context
+    from chemchallenge.report.figures_errors import molecule_error, oof_matrix
+    from chemchallenge.report.synthetic import config
+
+    root, page, _ = multilabel
+    rows = {r[0]: r for r in table(page, "Errors by scaffold family")}
+    ctx = load_context(config("multilabel", FAST, "ensemble"), Paths(root))
+    ens = ctx.run("ensemble")
+    assert ens is not None and ctx.train is not None
+    err = molecule_error(ctx, oof_matrix(ctx, ens))
+    sc = [chem.scaffold(s) for s in ctx.train["smiles"]]
+    counts = Counter(s for s in sc if s)
+    size = np.array([counts.get(s, 0) if s else 0 for s in sc])
+    for name, mask in (("unique scaffold", size == 1), ("≥ 5 molecules", size >= 5)):
+        if name in rows:
+            assert rows[name][1] == str(int(mask.sum()))
+            assert rows[name][2] == f"{err[mask].mean():.3f}"
+    assert rows, "no scaffold family table"

@@ -87,7 +87,53 @@ def errors_section(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> S
     err = molecule_error(ctx, p)
     safe(sec, "the worst molecules", lambda: _worst(ctx, p, err, store, facts))
     safe(sec, "the error-vs-similarity plot", lambda: _err_vs_sim(ctx, err, store, facts))
+    safe(sec, "the errors per scaffold family", lambda: _by_scaffold(ctx, err, facts))
     return sec
+
+
+#: a scaffold family this large counts as well represented in training
+LARGE_FAMILY = 5
+
+
+def scaffold_groups(ctx: Context, err: np.ndarray) -> dict[str, dict[str, float]] | None:
+    """Mean out-of-fold error of the molecules whose scaffold is unique in training, shared
+    by a few, or by a large family (≥ ``LARGE_FAMILY`` molecules)."""
+    from collections import Counter
+
+    assert ctx.train is not None
+    sc = [chem.scaffold(s) for s in ctx.train["smiles"]]
+    counts = Counter(s for s in sc if s)
+    size = np.array([counts.get(s, 0) if s else 0 for s in sc])
+    groups = {
+        "unique scaffold": size == 1,
+        f"2–{LARGE_FAMILY - 1} molecules": (size >= 2) & (size < LARGE_FAMILY),
+        f"≥ {LARGE_FAMILY} molecules": size >= LARGE_FAMILY,
+    }
+    out = {}
+    for name, mask in groups.items():
+        ok = mask & np.isfinite(err)
+        if ok.sum() >= 3:
+            out[name] = {"n": int(ok.sum()), "mean": float(err[ok].mean())}
+    return out if len(out) >= 2 else None
+
+
+def _by_scaffold(ctx: Context, err: np.ndarray, facts: dict[str, Any]) -> Any:
+    from chemchallenge.report.items import Table
+
+    groups = scaffold_groups(ctx, err)
+    if groups is None:
+        return None
+    facts["scaffold_errors"] = groups
+    rows = [[k, str(v["n"]), f"{v['mean']:.3f}"] for k, v in groups.items()]
+    cap = (
+        "Out-of-fold error (the same per-molecule error as the figures above) grouped by how "
+        "many training molecules share the molecule's Bemis–Murcko scaffold: a higher error "
+        "on unique scaffolds is what a scaffold split would measure, and what new chemical "
+        "series in the test set would meet."
+    )
+    return Table(
+        "Errors by scaffold family", ["scaffold shared by", "molecules", "mean error"], rows, cap
+    )
 
 
 def _pred_true(ctx: Context, run: ModelRun, p: np.ndarray, store: FigureStore) -> Figure:

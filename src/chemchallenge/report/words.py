@@ -325,6 +325,28 @@ def error_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
                 f"{exp:.2f} vs {oof:.2f} out-of-fold: expect the leaderboard to be {word} "
                 f"{'as' if word == 'about as good' else 'than'} CV."
             )
+    sg = f.get("scaffold_errors")
+    if sg:
+        parts = [f"{v['mean']:.3f} for {k} (n = {v['n']})" for k, v in sg.items()]
+        uniq = sg.get("unique scaffold")
+        large = next((v for k, v in sg.items() if k.startswith("≥")), None)
+        s = "Mean error by scaffold family: " + ", ".join(parts)
+        if uniq is not None and large is not None:
+            word = (
+                "higher"
+                if uniq["mean"] > 1.1 * large["mean"]
+                else "lower"
+                if uniq["mean"] < 0.9 * large["mean"]
+                else "about the same"
+            )
+            s += f": {word} on molecules with a unique scaffold than in large families" + (
+                " — a scaffold-split CV would likely score below the random one."
+                if word == "higher"
+                else "."
+            )
+        else:
+            s += "."
+        out.append(s)
     best: ModelRun | None = f.get("error_model")
     per = best.metrics.get("per_target", {}) if best else {}
     if len(per) > 1:
