@@ -233,7 +233,7 @@ def build_slides(
             notes=_say(
                 "Blue is the score on the training folds, orange the cross-validated score: "
                 "the distance between them is variance, a low score on both is bias.",
-                gaps,
+                gaps[:5],
             ),
         ),
         Slide(
@@ -245,7 +245,8 @@ def build_slides(
                 "We read each curve smoothed over a few epochs: over-fitting is a consistent "
                 "rise of the validation loss after its minimum, oscillation is instability, "
                 "a minimum at the last epoch means training stopped too early.",
-                curves,
+                curves[:4],
+                "The report gives the verdict of every network." if len(curves) > 4 else "",
             ),
         ),
         Slide(
