@@ -194,17 +194,35 @@ def _candidates(ctx: Context, store: FigureStore) -> Figure | Note:
     num = [c for c in cand.columns if c != col and pd.api.types.is_numeric_dtype(cand[c])]
     key = next((c for c in ("desirability", "score") if c in num), num[0] if num else None)
     df = cand if key in (None, "desirability") else cand.sort_values(key, ascending=False)
-    df = df.head(ctx.cfg.max_molecules_drawn)  # the candidates stage sorts by desirability
+    df = df.head(6)  # the candidates stage sorts: in domain, sensible, desirability
+    targets = [t for t in (ctx.task.targets if ctx.task else []) if t in df.columns]
     legends = []
     for _, r in df.iterrows():
         lg = [str(r["source"])] if "source" in df else []
-        lg += [f"{key} {fmt(r[key], 2)}"] if key else []
-        lg += ["outside domain"] if "in_domain" in df and not bool(r["in_domain"]) else []
+        lg += [f"{t} {fmt(r[t], 2)}" for t in targets[:3]]
+        if "max_sim_train" in df:
+            inside = bool(r["in_domain"]) if "in_domain" in df else None
+            where = "" if inside is None else (" in domain" if inside else " OUT of domain")
+            lg.append(f"sim {fmt(r['max_sim_train'], 2)}{where}")
+        elif "in_domain" in df and not bool(r["in_domain"]):
+            lg.append("outside domain")
         legends.append(" · ".join(lg))
     png = chem.grid_png(list(df[col].astype(str)), legends)
     if png is None:
         return Note("No candidate SMILES could be drawn.")
-    cap = f"Ranked by {key or 'file order'}."
+    order = (
+        "in domain first, then chemically sensible, then by desirability (the candidates "
+        "stage's order)"
+        if key == "desirability"
+        else f"by {key or 'file order'}"
+    )
+    cap = (
+        f"The {len(df)} best generated candidates, ranked {order}, each with "
+        f"{guided.get('model', 'the predictor')}'s predicted "
+        + (", ".join(targets) if targets else "value")
+        + " and its max Tanimoto similarity to the training set (in domain: ≥ "
+        f"{ctx.ad_threshold:.2f}); a prediction outside the domain is an extrapolation."
+    )
     objectives = guided.get("objectives")
     if isinstance(objectives, dict) and objectives:
         cap += " Objectives: " + ", ".join(f"{k} ({v})" for k, v in objectives.items()) + "."
