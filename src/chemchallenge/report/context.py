@@ -292,8 +292,9 @@ def load_context(cfg: Config, paths: Paths) -> Context:
     rc = build_section(ReportConfig, cfg.report, "report")
     ctx = Context(cfg=rc, paths=paths, featurizers=dict(cfg.featurize.featurizers))
     ctx.submitted = str(cfg.submit.model)
-    guided_cfg = (cfg.generate or {}).get("guided") or {}
-    ctx.ad_threshold = float(guided_cfg.get("ad_threshold", AD_THRESHOLD))
+    guided_cfg = cfg.generate.get("guided") if isinstance(cfg.generate, dict) else None
+    if isinstance(guided_cfg, dict) and "ad_threshold" in guided_cfg:
+        ctx.ad_threshold = float(guided_cfg["ad_threshold"])
     task = _json(paths.task)
     if task is not None and paths.train.exists():
         ctx.task = TaskSpec.from_dict(task)
