@@ -17,12 +17,14 @@ from chemchallenge.report.synthetic import make_project
 HEADINGS = [
     "Summary",
     "1. The data",
-    "2. The models",
-    "3. Where the models go wrong",
-    "4. Why the models work",
-    "5. Generated molecules",
-    "6. Submissions",
+    "2. The approach",
+    "3. The models",
+    "4. Where the models go wrong",
+    "5. Why the models work",
+    "6. Generated molecules",
+    "7. Submissions",
     "Limits and next steps",
+    "References",
 ]
 COMMON = [
     "target_distribution",
@@ -30,6 +32,7 @@ COMMON = [
     "top_scaffolds",
     "nn_similarity",
     "train_vs_cv",
+    "gain_ladder",
     "curves_mlp",
     "worst_molecules",
     "error_vs_similarity",
@@ -86,7 +89,8 @@ def test_regression_report_has_every_section_and_figure(regression) -> None:
     for note in NOT_RUN:
         assert note in html, note
     assert "could not be built" not in html
-    assert "Best model:" in html and "Gain over the organisers" in html
+    assert "Best single model:" in html and "benchmark scores" in html
+    assert "the training folds&#39; mean for every molecule" in html  # the trivial predictor's row
     assert "over-fitting" in html  # the fake learning curves over-fit after epoch ~13
     assert "baseline relies most on morgan_" in html  # importances named by feature
     _self_contained(html)
@@ -94,10 +98,12 @@ def test_regression_report_has_every_section_and_figure(regression) -> None:
 
 def test_slides_are_a_self_contained_deck(regression) -> None:
     res, _, slides = regression
-    assert 12 <= res.n_slides <= 15
+    assert 12 <= res.n_slides <= 16
     assert slides.count('<section class="slide') == res.n_slides
+    assert slides.count('<aside class="notes">') == res.n_slides  # speaker notes everywhere
     assert "ArrowRight" in slides and "ArrowLeft" in slides
-    assert "Limits and next steps" in slides and "Key numbers" in slides
+    assert "Conclusion and next steps" in slides and "Our approach" in slides
+    assert res.note_words > 5 * res.n_slides
     assert "data:image/png;base64," in slides
     _self_contained(slides)
 
@@ -119,7 +125,10 @@ def test_multilabel_report_with_ensemble_tuning_generation_submissions(multilabe
         assert note not in html, note
     assert "Tuned decision thresholds" in html and "Generation metrics" in html
     assert "Submission registry" in html and "could not be built" not in html
-    assert "best single model (baseline), nested CV, thresholds 0.5" in html
+    assert re.search(
+        r"best single model \((baseline|mlp|baseline, mlp)\), nested CV, thresholds 0.5", html
+    )
+    assert "Gain ladder" in html and "ensemble, tuned thresholds (nested)" in html
     assert "<th>info</th>" not in html  # generation.json's info block is not a generator
     assert "property-guided candidate(s)" in html  # candidates/guided.json
     assert "Objectives: " in html

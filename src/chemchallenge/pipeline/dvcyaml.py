@@ -41,7 +41,14 @@ STAGE_PARAMS: dict[str, list[str]] = {
     "submit": ["train.models", "submit"],
     "generate": ["seed", "generate"],
     "candidates": ["seed", "generate", "data", "prepare", "featurize", "models", "submit"],
-    "report": ["report", "train.models", "featurize.featurizers", "models"],
+    "report": [
+        "report",
+        "train.models",
+        "featurize.featurizers",
+        "models",
+        "submit.model",  # the submitted model: errors and the summary are about it
+        "generate.guided",  # ad_threshold: the one applicability-domain threshold
+    ],
 }
 _REL = Paths(Path("."))
 

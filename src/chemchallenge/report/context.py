@@ -16,8 +16,14 @@ import numpy as np
 import pandas as pd
 
 from chemchallenge.config import Config, build_section
+from chemchallenge.models.curves import read_tsv_curve
 from chemchallenge.paths import Paths
 from chemchallenge.tasks import TaskSpec
+
+#: applicability domain: a molecule is *in domain* when its max Tanimoto similarity (Morgan
+#: radius 2) to the training set is at least this; the one definition the predictor, the
+#: candidates stage (``generate.guided.ad_threshold``) and the report share
+AD_THRESHOLD = 0.35
 
 #: model kinds whose fitted estimators hold a message-passing net on molecule graphs
 GRAPH_KINDS = ("gcn", "gin", "dmpnn", "attentivefp")
@@ -28,7 +34,8 @@ class ReportConfig:
     """``report:`` section of params.yaml."""
 
     title: str = "Challenge report"
-    author: str = ""
+    author: str = ""  # the team's names (``authors`` as a list also works)
+    authors: list[str] = field(default_factory=list)
     tsne: bool = True
     tsne_max_points: int = 2000
     max_molecules_drawn: int = 12
@@ -36,7 +43,12 @@ class ReportConfig:
     morgan_bits_drawn: int = 8
     attribution_molecules: int = 4
     max_similarity_queries: int = 3000
-    dpi: int = 100
+    dpi: int = 200
+
+    @property
+    def team(self) -> str:
+        names = [a for a in self.authors if a] or ([self.author] if self.author else [])
+        return ", ".join(names)
 
 
 @dataclass
@@ -68,6 +80,36 @@ class ModelRun:
     def train_mean(self) -> float:
         return float(self.metrics.get("train_mean", np.nan))
 
+    @property
+    def gib(self) -> bool:
+        return bool(self.metrics.get("greater_is_better", True))
+
+    @property
+    def fair(self) -> dict[str, Any]:
+        """The score under the protocol every single model is scored with (thresholds 0.5,
+        or no threshold): the ensemble's nested CV at 0.5, a model's plain CV otherwise;
+        ``{"mean", "std", "folds"}``."""
+        nested = self.metrics.get("nested_cv_at_0.5")
+        if isinstance(nested, dict) and nested.get("mean") is not None:
+            return {
+                "mean": float(nested["mean"]),
+                "std": float(nested.get("std", np.nan)),
+                "folds": list(nested.get("folds") or []),
+            }
+        return {
+            "mean": self.cv_mean,
+            "std": self.cv_std,
+            "folds": list(self.metrics.get("folds") or []),
+        }
+
+    @property
+    def fair_mean(self) -> float:
+        return float(self.fair["mean"])
+
+    @property
+    def fair_std(self) -> float:
+        return float(self.fair["std"])
+
 
 @dataclass
 class Context:
@@ -90,6 +132,8 @@ class Context:
     generated: pd.DataFrame | None = None
     candidates: pd.DataFrame | None = None
     generation_figures: list[Path] = field(default_factory=list)
+    submitted: str = ""  # ``submit.model``: the model whose predictions are submitted
+    ad_threshold: float = AD_THRESHOLD
 
     @property
     def prepared(self) -> bool:
@@ -100,12 +144,27 @@ class Context:
         return self.models + ([self.ensemble] if self.ensemble is not None else [])
 
     def best(self) -> ModelRun | None:
-        """The run with the best CV score (ensemble included) that has OOF predictions."""
-        runs = [r for r in self.runs() if r.oof is not None and np.isfinite(r.cv_mean)]
+        """The run with the best score under one protocol (thresholds 0.5, nested for the
+        ensemble) that has OOF predictions."""
+        runs = [r for r in self.runs() if r.oof is not None and np.isfinite(r.fair_mean)]
         if not runs:
             return None
-        gib = bool(runs[0].metrics.get("greater_is_better", True))
-        return max(runs, key=lambda r: r.cv_mean if gib else -r.cv_mean)
+        gib = runs[0].gib
+        return max(runs, key=lambda r: r.fair_mean if gib else -r.fair_mean)
+
+    def weight(self, name: str) -> float:
+        """The model's total weight in the ensemble (NaN without an ensemble)."""
+        w = self.ensemble_weights
+        if isinstance(w, dict) and isinstance(w.get("weights"), dict):
+            w = w["weights"]
+        if not isinstance(w, dict) or not w:
+            w = (self.ensemble.metrics.get("weights") if self.ensemble else None) or {}
+        if not isinstance(w, dict) or not w:
+            return np.nan
+        if name in w and isinstance(w[name], int | float):
+            return float(w[name])
+        vals = [abs(float(d.get(name, 0.0))) for d in w.values() if isinstance(d, dict)]
+        return float(sum(vals)) if vals else 0.0
 
     def run(self, name: str) -> ModelRun | None:
         return next((r for r in self.runs() if r.name == name), None)
@@ -177,21 +236,6 @@ def _csv(path: Path) -> pd.DataFrame | None:
         return None
 
 
-def read_tsv_curve(path: Path) -> pd.DataFrame | None:
-    """A DVCLive metric file as (step, value); ``None`` when it cannot be read."""
-    try:
-        df = pd.read_csv(path, sep="\t")
-    except (OSError, ValueError, pd.errors.EmptyDataError):
-        return None
-    cols = [c for c in df.columns if c not in ("timestamp", "step")]
-    if df.empty or not cols:
-        return None
-    step = df["step"] if "step" in df.columns else pd.Series(np.arange(len(df)))
-    value = pd.to_numeric(df[cols[-1]], errors="coerce")
-    out = pd.DataFrame({"step": pd.to_numeric(step, errors="coerce"), "value": value})
-    return out.dropna().reset_index(drop=True)
-
-
 def read_curves(folder: Path) -> dict[int, dict[str, pd.DataFrame]]:
     """``{fold: {metric name: (step, value)}}`` from ``dvclive/<model>/fold_<k>/``."""
     curves: dict[int, dict[str, pd.DataFrame]] = {}
@@ -247,6 +291,10 @@ def load_run(cfg: Config, paths: Paths, name: str) -> ModelRun | None:
 def load_context(cfg: Config, paths: Paths) -> Context:
     rc = build_section(ReportConfig, cfg.report, "report")
     ctx = Context(cfg=rc, paths=paths, featurizers=dict(cfg.featurize.featurizers))
+    ctx.submitted = str(cfg.submit.model)
+    guided_cfg = cfg.generate.get("guided") if isinstance(cfg.generate, dict) else None
+    if isinstance(guided_cfg, dict) and "ad_threshold" in guided_cfg:
+        ctx.ad_threshold = float(guided_cfg["ad_threshold"])
     task = _json(paths.task)
     if task is not None and paths.train.exists():
         ctx.task = TaskSpec.from_dict(task)

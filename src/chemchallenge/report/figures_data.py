@@ -35,7 +35,7 @@ def data_section(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> Sec
     safe(sec, "the findings table", lambda: _findings(ctx))
     safe(sec, "the target distributions", lambda: _targets(ctx, store, facts))
     if ctx.task is not None and len(ctx.task.targets) > 1:
-        safe(sec, "the label co-occurrence", lambda: _cooccurrence(ctx, store))
+        safe(sec, "the label co-occurrence", lambda: _cooccurrence(ctx, store, facts))
     safe(sec, "the chemical space", lambda: _space(ctx, store, facts))
     safe(sec, "the scaffold statistics", lambda: _scaffolds(ctx, store, facts))
     safe(sec, "the test-to-train similarity", lambda: _similarity(ctx, store, facts))
@@ -115,7 +115,7 @@ def _targets(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> Figure:
     return store.save(fig, "target_distribution", "Class balance", cap)
 
 
-def _cooccurrence(ctx: Context, store: FigureStore) -> Figure:
+def _cooccurrence(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> Figure:
     assert ctx.task is not None
     task, y = ctx.task, ctx.y()
     df = pd.DataFrame(y, columns=task.targets)
@@ -130,6 +130,11 @@ def _cooccurrence(ctx: Context, store: FigureStore) -> Figure:
                 lab = pos & ~np.isnan(y[:, j])
                 mat[i, j] = y[lab, j].mean() if lab.any() else np.nan
         title = "P(column = 1 | row = 1)"
+        facts["cooccurrence"] = {
+            "targets": list(task.targets),
+            "matrix": mat.tolist(),
+            "rates": np.nanmean(y, axis=0).tolist(),
+        }
     fig, ax = plt.subplots(figsize=(1.0 * len(task.targets) + 2.5, 0.8 * len(task.targets) + 2))
     im = ax.imshow(mat, cmap="viridis", vmin=-1 if task.task_type == "regression" else 0, vmax=1)
     ax.set_xticks(range(len(task.targets)), task.targets)
@@ -139,7 +144,14 @@ def _cooccurrence(ctx: Context, store: FigureStore) -> Figure:
         ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="w" if v < 0.6 else "k")
     fig.colorbar(im, ax=ax, shrink=0.8)
     ax.set_title(title)
-    cap = "How the labels go together; correlated targets can share information."
+    cap = (
+        "Pearson correlation between the targets."
+        if task.task_type == TaskType.REGRESSION
+        else "Row i, column j: the share of molecules with label j = 1 among those with "
+        "label i = 1 (the diagonal is 1). Compare each cell with the column's overall "
+        "positive rate: a much higher value means the labels are linked, which a multitask "
+        "model or chaining can use."
+    )
     return store.save(fig, "label_cooccurrence", "Label co-occurrence", cap)
 
 
@@ -208,8 +220,22 @@ def _space_plot(
     a.legend(markerscale=3)
     a.set_title(f"{label}: train vs test")
     m = (split == 0) & ~np.isnan(color)
-    sc = b.scatter(xy[m, 0], xy[m, 1], s=6, c=color[m], cmap="viridis", alpha=0.7)
-    fig.colorbar(sc, ax=b, shrink=0.8, label=target)
+    values = np.unique(color[m])
+    if len(values) <= 10 and np.all(values == values.round()):  # classes: categorical colours
+        for i, v in enumerate(values):
+            sel = m & (color == v)
+            b.scatter(
+                xy[sel, 0],
+                xy[sel, 1],
+                s=6,
+                alpha=0.6,
+                color=COLORS[(i + 2) % 10],
+                label=f"{target} = {v:g} ({sel.sum()})",
+            )
+        b.legend(markerscale=3, fontsize=8)
+    else:
+        sc = b.scatter(xy[m, 0], xy[m, 1], s=6, c=color[m], cmap="viridis", alpha=0.7)
+        fig.colorbar(sc, ax=b, shrink=0.8, label=target)
     b.set_title(f"{label}: training molecules coloured by {target}")
     for ax in (a, b):
         ax.set_xticks([])
@@ -217,7 +243,16 @@ def _space_plot(
     cap = (
         f"{label} of ECFP4 fingerprints"
         + (" (Tanimoto distance)" if name == "tsne" else "")
-        + ". Test molecules in regions without training molecules are extrapolation."
+        + ". Left: where the test molecules (orange) fall among the training ones — test "
+        "points in regions without training points are extrapolation. Right: the training "
+        f"molecules coloured by {target} — if the colours separate into regions, nearby "
+        "molecules share labels and similarity-based models work."
+        + (
+            " Only two axes of a 2048-bit space: clusters in PCA are mostly dominated by a few "
+            "frequent substructures."
+            if name == "pca"
+            else " t-SNE keeps neighbours together but distances between clusters mean little."
+        )
     )
     return store.save(fig, f"chemical_space_{name}", f"Chemical space ({label})", cap)
 
@@ -257,25 +292,33 @@ def _similarity(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> Figu
     fps_tr, fps_te = ctx.fingerprints
     nn_test = chem.max_similarity(fps_te, fps_tr)
     nn_test = nn_test[~np.isnan(nn_test)]
-    loo = ctx.neighbours["loo"].dropna().to_numpy()
+    cv = ctx.neighbours["cv"].dropna().to_numpy()
+    if not len(cv):
+        cv = ctx.neighbours["loo"].dropna().to_numpy()
     if not len(nn_test):
         return Note("No valid test molecule: the test-to-train similarity is not shown.")
     facts["nn_test"] = nn_test
-    facts["nn_train"] = loo
+    facts["nn_cv"] = cv
+    thr = ctx.ad_threshold
     fig, ax = plt.subplots(figsize=(6.5, 3.4))
     bins = np.linspace(0, 1, 41)
     ax.hist(nn_test, bins=bins, alpha=0.7, density=True, color=COLORS[1], label="test → train")
-    if len(loo):
+    if len(cv):
         ax.hist(
-            loo, bins=bins, alpha=0.5, density=True, color=COLORS[0], label="train → other train"
+            cv, bins=bins, alpha=0.5, density=True, color=COLORS[0], label="CV fold → other folds"
         )
-    ax.axvline(np.median(nn_test), color=COLORS[1], ls="--")
-    ax.set(xlabel="max Tanimoto similarity to the training set", ylabel="density")
-    ax.legend()
-    ax.set_title(f"Nearest-neighbour similarity (test median {np.median(nn_test):.2f})")
+    ax.axvline(thr, color="k", ls=":", lw=1.2, label=f"domain threshold {thr:.2f}")
+    ax.set(xlabel="max Tanimoto similarity to the training molecules", ylabel="density")
+    ax.legend(fontsize=8)
+    med = f"test median {np.median(nn_test):.2f}" + (
+        f", CV median {np.median(cv):.2f}" if len(cv) else ""
+    )
+    ax.set_title(f"Nearest-neighbour similarity ({med})")
     cap = (
-        "For each test molecule, its most similar training molecule (ECFP4 Tanimoto); "
-        "the training set's own leave-one-out profile for comparison. Below ~0.4 a model "
-        "extrapolates."
+        "For each test molecule, its most similar training molecule (ECFP4 Tanimoto), against "
+        "the same for each training molecule and the folds its CV model was trained on. If "
+        "the two profiles match, random CV represents the test set; a test profile shifted "
+        f"left means the test score will be below CV. Below {thr:.2f} (the applicability "
+        "domain used for the generated candidates too) a prediction is an extrapolation."
     )
     return store.save(fig, "nn_similarity", "How far the test set lies from the training set", cap)

@@ -61,7 +61,10 @@ def molecule_error(ctx: Context, p: np.ndarray) -> np.ndarray:
 
 def errors_section(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> Section:
     sec = Section("errors", "3. Where the models go wrong")
-    best = ctx.best() if ctx.prepared else None
+    sub = ctx.run(ctx.submitted) if ctx.prepared else None
+    best = (
+        sub if sub is not None and sub.oof is not None else (ctx.best() if ctx.prepared else None)
+    )
     if best is None:
         sec.add(Note("No out-of-fold predictions: run `chemchallenge train <model>` first."))
         return sec
@@ -69,17 +72,68 @@ def errors_section(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> S
     facts["error_model"] = best
     p = oof_matrix(ctx, best)
     tt = ctx.task.task_type
-    sec.add(Note(f"Out-of-fold predictions of the best model, {best.name}."))
+    who = "the submitted model" if best is sub else "the best model (one protocol)"
+    sec.add(Note(f"Out-of-fold predictions of {who}, {best.name}."))
     if tt == TaskType.REGRESSION:
         safe(sec, "the predicted-vs-true plot", lambda: _pred_true(ctx, best, p, store))
     else:
         safe(sec, "the confusion matrices", lambda: _confusion(ctx, best, p, store))
+        if tt != TaskType.MULTICLASS:
+            safe(sec, "the precision and recall", lambda: _precision_recall(ctx, best, p, facts))
+            if best.name == "ensemble":
+                facts["thresholds_used"] = thresholds_matrix(ctx, best)[1]
         safe(sec, "the ROC and PR curves", lambda: _roc_pr(ctx, store))
         safe(sec, "the calibration plot", lambda: _calibration(ctx, best, p, store))
     err = molecule_error(ctx, p)
     safe(sec, "the worst molecules", lambda: _worst(ctx, p, err, store, facts))
     safe(sec, "the error-vs-similarity plot", lambda: _err_vs_sim(ctx, err, store, facts))
+    safe(sec, "the errors per scaffold family", lambda: _by_scaffold(ctx, err, facts))
     return sec
+
+
+#: a scaffold family this large counts as well represented in training
+LARGE_FAMILY = 5
+
+
+def scaffold_groups(ctx: Context, err: np.ndarray) -> dict[str, dict[str, float]] | None:
+    """Mean out-of-fold error of the molecules whose scaffold is unique in training, shared
+    by a few, or by a large family (≥ ``LARGE_FAMILY`` molecules)."""
+    from collections import Counter
+
+    assert ctx.train is not None
+    sc = [chem.scaffold(s) for s in ctx.train["smiles"]]
+    counts = Counter(s for s in sc if s)
+    size = np.array([counts.get(s, 0) if s else 0 for s in sc])
+    groups = {
+        "unique scaffold": size == 1,
+        f"2–{LARGE_FAMILY - 1} molecules": (size >= 2) & (size < LARGE_FAMILY),
+        f"≥ {LARGE_FAMILY} molecules": size >= LARGE_FAMILY,
+    }
+    out = {}
+    for name, mask in groups.items():
+        ok = mask & np.isfinite(err)
+        if ok.sum() >= 3:
+            out[name] = {"n": int(ok.sum()), "mean": float(err[ok].mean())}
+    return out if len(out) >= 2 else None
+
+
+def _by_scaffold(ctx: Context, err: np.ndarray, facts: dict[str, Any]) -> Any:
+    from chemchallenge.report.items import Table
+
+    groups = scaffold_groups(ctx, err)
+    if groups is None:
+        return None
+    facts["scaffold_errors"] = groups
+    rows = [[k, str(v["n"]), f"{v['mean']:.3f}"] for k, v in groups.items()]
+    cap = (
+        "Out-of-fold error (the same per-molecule error as the figures above) grouped by how "
+        "many training molecules share the molecule's Bemis–Murcko scaffold: a higher error "
+        "on unique scaffolds is what a scaffold split would measure, and what new chemical "
+        "series in the test set would meet."
+    )
+    return Table(
+        "Errors by scaffold family", ["scaffold shared by", "molecules", "mean error"], rows, cap
+    )
 
 
 def _pred_true(ctx: Context, run: ModelRun, p: np.ndarray, store: FigureStore) -> Figure:
@@ -101,7 +155,7 @@ def _pred_true(ctx: Context, run: ModelRun, p: np.ndarray, store: FigureStore) -
             ax.plot(mp, mt, "o-", color=COLORS[1], ms=3, lw=1.2, label="binned mean")
         rmse = np.sqrt(np.mean((yt - yp) ** 2))
         ax.set(xlabel=f"true {t}", ylabel=f"predicted {t}")
-        ax.set_title(f"{t}: RMSE {rmse:.3f}, R² {skm.r2_score(yt, yp):.3f}")
+        ax.set_title(f"{t}: pooled OOF RMSE {rmse:.3f}, R² {skm.r2_score(yt, yp):.3f}")
         ax.legend(fontsize=7)
     cap = (
         f"Out-of-fold predictions of {run.name}; the orange line (mean true value per decile "
@@ -111,13 +165,50 @@ def _pred_true(ctx: Context, run: ModelRun, p: np.ndarray, store: FigureStore) -
     return store.save(fig, "pred_vs_true", "Predicted vs true (out-of-fold)", cap)
 
 
-def _thresholds(ctx: Context, run: ModelRun) -> np.ndarray:
+def thresholds_matrix(ctx: Context, run: ModelRun) -> tuple[np.ndarray, dict[str, float]]:
+    """Per training row and target, the threshold that labelled its OOF prediction: each
+    outer fold's own (``nested_thresholds``) for a tuned ensemble, 0.5 otherwise; and the
+    thresholds to quote (the ensemble's final ones, or empty)."""
+    assert ctx.task is not None and ctx.train is not None
+    n, targets = len(ctx.train), list(ctx.task.targets)
+    out = np.full((n, len(targets)), 0.5)
+    quoted: dict[str, float] = {}
+    nested = run.metrics.get("nested_thresholds") if run.name == "ensemble" else None
+    if isinstance(nested, dict) and nested and run.oof is not None and "fold" in run.oof:
+        fold = run.oof.drop_duplicates("id").set_index("id")["fold"].reindex(ctx.train["id"])
+        fold = fold.to_numpy(dtype=float)
+        for k, thr in nested.items():
+            rows = fold == float(k)
+            for j, t in enumerate(targets):
+                if isinstance(thr, dict) and t in thr:
+                    out[rows, j] = float(thr[t])
+    final = ctx.ensemble_thresholds if run.name == "ensemble" else None
+    if isinstance(final, dict):
+        final = final.get("thresholds", final)
+        quoted = {t: float(final[t]) for t in targets if isinstance(final.get(t), int | float)}
+    return out, quoted
+
+
+def _precision_recall(ctx: Context, run: ModelRun, p: np.ndarray, facts: dict[str, Any]) -> None:
+    """Per-target counts of the labelled OOF predictions (the confusion matrix in words)."""
     assert ctx.task is not None
-    thr = ctx.ensemble_thresholds if run.name == "ensemble" else None
-    if isinstance(thr, dict):
-        thr = thr.get("thresholds", thr)
-        return np.array([float(thr.get(t, 0.5)) for t in ctx.task.targets])
-    return np.full(len(ctx.task.targets), 0.5)
+    y, thr = ctx.y(), thresholds_matrix(ctx, run)[0]
+    pr = {}
+    for j, t in enumerate(ctx.task.targets):
+        ok = ~np.isnan(y[:, j]) & ~np.isnan(p[:, j])
+        pred, true = p[ok, j] >= thr[ok, j], y[ok, j] == 1
+        tp, fp, fn = int(np.sum(pred & true)), int(np.sum(pred & ~true)), int(np.sum(~pred & true))
+        pr[t] = {
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "tn": int(np.sum(~pred & ~true)),
+            "pred_pos": tp + fp,
+            "true_pos": tp + fn,
+            "precision": tp / (tp + fp) if tp + fp else np.nan,
+            "recall": tp / (tp + fn) if tp + fn else np.nan,
+        }
+    facts["precision_recall"] = pr
 
 
 def _confusion(ctx: Context, run: ModelRun, p: np.ndarray, store: FigureStore) -> Figure:
@@ -129,16 +220,13 @@ def _confusion(ctx: Context, run: ModelRun, p: np.ndarray, store: FigureStore) -
         mats = [(task.targets[0], skm.confusion_matrix(y[ok, 0], p[ok].argmax(1), labels=labels))]
         ticks = [str(c) for c in task.classes]
     else:
-        thr, mats, ticks = _thresholds(ctx, run), [], ["0", "1"]
+        thr, mats, ticks = thresholds_matrix(ctx, run)[0], [], ["0", "1"]
         for j, t in enumerate(task.targets[:MAX_PANELS]):
             ok = ~np.isnan(y[:, j]) & ~np.isnan(p[:, j])
-            pred = (p[ok, j] >= thr[j]).astype(int)
-            mats.append(
-                (
-                    f"{t} (threshold {thr[j]:.2f})",
-                    skm.confusion_matrix(y[ok, j], pred, labels=[0, 1]),
-                )
-            )
+            pred = (p[ok, j] >= thr[ok, j]).astype(int)
+            lo, hi = float(thr[ok, j].min()), float(thr[ok, j].max())
+            what = f"threshold {lo:.2f}" if lo == hi else f"thresholds {lo:.2f}–{hi:.2f} by fold"
+            mats.append((f"{t} ({what})", skm.confusion_matrix(y[ok, j], pred, labels=[0, 1])))
     fig, axes = grid(len(mats), 3, (3.4, 3.2))
     for ax, (title, m) in zip(axes, mats):
         ax.imshow(m, cmap="Blues")
@@ -148,7 +236,16 @@ def _confusion(ctx: Context, run: ModelRun, p: np.ndarray, store: FigureStore) -
         ax.set_xticks(range(len(ticks)), short(ticks, 8))
         ax.set_yticks(range(len(ticks)), short(ticks, 8))
         ax.set(xlabel="predicted", ylabel="true", title=title)
-    cap = f"Confusion matrices of {run.name}'s out-of-fold predictions."
+    cap = (
+        f"Confusion matrices of {run.name}'s out-of-fold predictions (rows: true label, "
+        "columns: predicted). Off-diagonal cells are the errors: top right false alarms, "
+        "bottom left misses"
+        + (
+            "; each fold's molecules are labelled with the thresholds tuned without that fold."
+            if run.name == "ensemble" and run.metrics.get("nested_thresholds")
+            else ("." if task.task_type == TaskType.MULTICLASS else "; threshold 0.5.")
+        )
+    )
     return store.save(fig, "confusion", "Confusion matrices (out-of-fold)", cap)
 
 
@@ -174,6 +271,13 @@ def _binary_columns(ctx: Context, p: np.ndarray) -> list[tuple[str, np.ndarray, 
 
 def _roc_pr(ctx: Context, store: FigureStore) -> Figure | None:
     runs = [r for r in ctx.runs() if r.oof is not None]
+    if runs:  # at most 6 curves per panel: the 5 best under one protocol and the benchmark
+        gib = runs[0].gib
+        runs.sort(key=lambda r: -r.fair_mean if gib else r.fair_mean)
+        keep = [r for r in runs if r.name != "baseline"][:5]
+        runs = keep + [r for r in runs if r.name == "baseline"]
+    if not runs:
+        return None
     per_run = {r.name: _binary_columns(ctx, oof_matrix(ctx, r)) for r in runs}
     names = [n for n, _, _ in per_run[runs[0].name]]
     if not names:
@@ -197,7 +301,12 @@ def _roc_pr(ctx: Context, store: FigureStore) -> Figure | None:
             )
     for ax in axes.ravel():
         ax.legend(fontsize=7, loc="lower right" if "ROC" in ax.get_title() else "lower left")
-    cap = "ROC (AUC in the legend) and precision–recall (average precision) of every model."
+    cap = (
+        "Top: ROC curves (AUC in the legend); bottom: precision–recall (average precision; "
+        "'base' is the positive rate, the score of a random ranking), for the five best models "
+        "and the benchmark. These curves ignore the threshold: they show how well each model "
+        "ranks the molecules, which the threshold then turns into labels."
+    )
     return store.save(fig, "roc_pr", "ROC and precision–recall curves", cap)
 
 
@@ -216,7 +325,11 @@ def _calibration(ctx: Context, run: ModelRun, p: np.ndarray, store: FigureStore)
         title=f"Calibration of {run.name}",
     )
     ax.legend(fontsize=8)
-    cap = "Reliability diagram: points on the diagonal mean probabilities can be trusted as such."
+    cap = (
+        "Reliability diagram (10 bins of equal size): points on the diagonal mean the "
+        "predicted probabilities can be read as frequencies; points above it mean the model "
+        "is under-confident there, below it over-confident."
+    )
     return store.save(fig, "calibration", "Calibration", cap)
 
 
@@ -279,12 +392,22 @@ def _err_vs_sim(ctx: Context, err: np.ndarray, store: FigureStore, facts: dict[s
         ax.annotate(
             f"n={c}", (x, m), textcoords="offset points", xytext=(0, 6), fontsize=7, ha="center"
         )
+    ax.axvline(
+        ctx.ad_threshold,
+        color="k",
+        ls=":",
+        lw=1.2,
+        label=f"domain threshold {ctx.ad_threshold:.2f}",
+    )
     ylab = "|error| / target sd" if ctx.task and ctx.task.task_type == "regression" else "|y − p|"
     ax.set(xlabel="max Tanimoto similarity to the other folds", ylabel=ylab)
     ax.set_title(f"Error vs similarity to the training folds (Spearman ρ = {rho:.2f})")
     ax.legend(fontsize=8)
     cap = (
         "Each molecule's out-of-fold error against its nearest neighbour in the folds its "
-        "model was trained on: the applicability domain of the model."
+        f"model was trained on; the dotted line is the applicability-domain threshold "
+        f"({ctx.ad_threshold:.2f}). The orange line is the mean error per similarity bin "
+        "(n = molecules in the bin): if it rises to the left, predictions outside the "
+        "domain are less reliable."
     )
     return store.save(fig, "error_vs_similarity", "Error vs similarity", cap)

@@ -45,8 +45,39 @@ def generation_section(ctx: Context, store: FigureStore, facts: dict[str, Any]) 
         safe(sec, "the candidates grid", lambda: _candidates(ctx, store))
     for f in ctx.generation_figures:
         name = f"generation_{f.stem}"
-        sec.add(store.png(f.read_bytes(), name, f.stem.replace("_", " "), f"From {f.name}."))
+        title, cap = _gen_caption(f.stem)
+        sec.add(store.png(f.read_bytes(), name, title, cap))
     return sec
+
+
+def _gen_caption(stem: str) -> tuple[str, str]:
+    """Title and what-to-see caption of a figure written by the generate stage."""
+    if stem == "properties":
+        return (
+            "Properties of the generated molecules",
+            "Distributions of molecular weight, logP, QED and synthetic accessibility of each "
+            "generator's valid samples against the training molecules: curves that overlap "
+            "the training one mean the generator reproduces the chemistry it learnt from.",
+        )
+    if stem == "interpolation":
+        return (
+            "Interpolation in the VAE's latent space",
+            "Molecules decoded along the straight line between the latent codes of two "
+            "training molecules: gradual changes mean a smooth latent space, where a search "
+            "for better properties can move.",
+        )
+    if stem.startswith("latent_"):
+        parts = stem.split("_")
+        how = parts[1].upper() if len(parts) > 1 else ""
+        target = "_".join(parts[2:])
+        return (
+            f"VAE latent space ({how}{', ' + target if target else ''})",
+            f"The training molecules' latent codes projected by {how}"
+            + (f", coloured by {target}" if target else "")
+            + ": if the colours form a gradient, the latent space (learnt without the labels) "
+            "already orders the molecules by the property.",
+        )
+    return stem.replace("_", " "), f"Written by the generate stage (generated/figures/{stem}.png)."
 
 
 def _metrics_table(ctx: Context, facts: dict[str, Any]) -> Table | Note:
@@ -66,9 +97,15 @@ def _metrics_table(ctx: Context, facts: dict[str, Any]) -> Table | Note:
     df = df[order]
     facts["generation"] = df
     rows = [[str(i), *[fmt(v) for v in r]] for i, r in df.iterrows()]
+    n_floor = ((ctx.generation or {}).get("info") or {}).get("corpus", {}).get("n_floor")
     cap = (
-        "MOSES-style metrics. Frame: `baseline` is a trivial generator (the bar to beat), "
-        "`floor` scores held-out real molecules (the best attainable)."
+        "MOSES-style metrics, each on the generator's own samples (n_generated, n_valid: how "
+        "many). Frame: `baseline` is a trivial generator (a token n-gram model: the bar to "
+        "beat); `floor` scores "
+        + (f"{n_floor} " if n_floor else "")
+        + "held-out real molecules like a generator — the level of real, unseen chemistry, a "
+        "reference rather than a bound (a generator can beat it, e.g. a lower FCD by staying "
+        "close to the training set). FCD: lower is better; fcd_sd its spread over resamples."
     )
     info = (ctx.generation or {}).get("info", {})
     if info.get("constrained"):
@@ -157,17 +194,35 @@ def _candidates(ctx: Context, store: FigureStore) -> Figure | Note:
     num = [c for c in cand.columns if c != col and pd.api.types.is_numeric_dtype(cand[c])]
     key = next((c for c in ("desirability", "score") if c in num), num[0] if num else None)
     df = cand if key in (None, "desirability") else cand.sort_values(key, ascending=False)
-    df = df.head(ctx.cfg.max_molecules_drawn)  # the candidates stage sorts by desirability
+    df = df.head(6)  # the candidates stage sorts: in domain, sensible, desirability
+    targets = [t for t in (ctx.task.targets if ctx.task else []) if t in df.columns]
     legends = []
     for _, r in df.iterrows():
         lg = [str(r["source"])] if "source" in df else []
-        lg += [f"{key} {fmt(r[key], 2)}"] if key else []
-        lg += ["outside domain"] if "in_domain" in df and not bool(r["in_domain"]) else []
+        lg += [f"{t} {fmt(r[t], 2)}" for t in targets[:3]]
+        if "max_sim_train" in df:
+            inside = bool(r["in_domain"]) if "in_domain" in df else None
+            where = "" if inside is None else (" in domain" if inside else " OUT of domain")
+            lg.append(f"sim {fmt(r['max_sim_train'], 2)}{where}")
+        elif "in_domain" in df and not bool(r["in_domain"]):
+            lg.append("outside domain")
         legends.append(" · ".join(lg))
     png = chem.grid_png(list(df[col].astype(str)), legends)
     if png is None:
         return Note("No candidate SMILES could be drawn.")
-    cap = f"Ranked by {key or 'file order'}."
+    order = (
+        "in domain first, then chemically sensible, then by desirability (the candidates "
+        "stage's order)"
+        if key == "desirability"
+        else f"by {key or 'file order'}"
+    )
+    cap = (
+        f"The {len(df)} best generated candidates, ranked {order}, each with "
+        f"{guided.get('model', 'the predictor')}'s predicted "
+        + (", ".join(targets) if targets else "value")
+        + " and its max Tanimoto similarity to the training set (in domain: ≥ "
+        f"{ctx.ad_threshold:.2f}); a prediction outside the domain is an extrapolation."
+    )
     objectives = guided.get("objectives")
     if isinstance(objectives, dict) and objectives:
         cap += " Objectives: " + ", ".join(f"{k} ({v})" for k, v in objectives.items()) + "."

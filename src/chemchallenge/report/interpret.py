@@ -97,8 +97,30 @@ def interpret_section(ctx: Context, store: FigureStore, facts: dict[str, Any]) -
     else:
         safe(sec, "the importance figure", lambda: _importance_fig(ctx, imps, store))
         safe(sec, "the Morgan bits", lambda: _morgan_bits(ctx, imps, store, facts))
+    safe(sec, "the signed effects", lambda: _signed_effects(ctx, store, facts))
     safe(sec, "the atom attributions", lambda: _attributions(ctx, store, facts))
     return sec
+
+
+def _signed_effects(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> Any:
+    """TreeSHAP effects of the most weighted XGBoost model (out of fold)."""
+    from chemchallenge.report.effects import (
+        effect_sentences,
+        effects_figure,
+        summarise,
+        tree_contributions,
+    )
+
+    runs = [r for r in ctx.models if r.kind == "xgboost" and _weighted(ctx, r.name)]
+    if not runs or ctx.task is None:
+        return None
+    run = max(runs, key=lambda r: np.nan_to_num(ctx.weight(r.name), nan=0.0))
+    contribs = tree_contributions(ctx, run)
+    if contribs is None:
+        return Note(f"The {run.name} estimators do not expose their trees: no signed effects.")
+    classification = ctx.task.task_type != "regression"
+    facts["effects"] = effect_sentences(run.name, summarise(contribs), classification)
+    return effects_figure(run, contribs, store, classification)
 
 
 def _importance_fig(ctx: Context, imps: dict[str, pd.Series], store: FigureStore) -> Figure:
@@ -126,18 +148,54 @@ def _bit_of(name: str, featurizers: dict[str, dict[str, Any]]) -> tuple[str, int
     return (prefix, int(m.group(2))) if ftype in MORGAN_TYPES else None
 
 
+#: a Morgan bit is drawn only when it holds at least this share of its model's importance
+MIN_BIT_SHARE = 0.01
+#: and only for a model whose Morgan bits together hold at least this share
+MIN_MORGAN_SHARE = 0.2
+
+
+def _weighted(ctx: Context, name: str) -> bool:
+    """Carries ensemble weight (or there is no ensemble to ask)."""
+    w = ctx.weight(name)
+    return not np.isfinite(w) or w > 0
+
+
 def _morgan_bits(
     ctx: Context, imps: dict[str, pd.Series], store: FigureStore, facts: dict[str, Any]
 ) -> Figure | Note:
     assert ctx.train is not None and ctx.task is not None
     best_name, bits = None, []
+    shares: dict[str, float] = {}
+    why = []
     for r in [r for r in (facts.get("ranking") or ctx.models) if r.name in imps]:
-        found = [(n, b) for n in imps[r.name].index if (b := _bit_of(n, ctx.featurizers))]
-        if found:
-            best_name, bits = r.name, found[: ctx.cfg.morgan_bits_drawn]
-            break
+        imp = imps[r.name] / max(float(imps[r.name].sum()), 1e-12)
+        found = [(n, b) for n in imp.index if (b := _bit_of(n, ctx.featurizers))]
+        if not found:
+            continue
+        share = float(imp[[n for n, _ in found]].sum())
+        shares[r.name] = share
+        if not _weighted(ctx, r.name):
+            why.append(f"{r.name} has ensemble weight 0")
+            continue
+        top = float(imp[found[0][0]])
+        if share < MIN_MORGAN_SHARE or top < MIN_BIT_SHARE:
+            why.append(
+                f"{r.name}'s Morgan bits hold {share:.0%} of its importance (its top bit {top:.1%})"
+            )
+            continue
+        best_name = r.name
+        bits = [(n, b) for n, b in found if imp[n] >= MIN_BIT_SHARE][: ctx.cfg.morgan_bits_drawn]
+        break
+    facts["morgan_share"] = {k: v for k, v in list(shares.items())[:3]}
     if not bits:
-        return Note("No model uses Morgan fingerprints: no substructure to draw.")
+        if not shares:
+            return Note("No model uses Morgan fingerprints: no substructure to draw.")
+        text = (
+            "No substructure is drawn: no model that carries weight relies on single Morgan "
+            f"bits ({'; '.join(why[:3])}); they rely on the descriptors above."
+        )
+        facts["morgan_skipped"] = text
+        return Note(text)
     prefix = bits[0][1][0]
     p = ctx.featurizers.get(prefix, {}) or {}
     radius, n_bits = int(p.get("radius", 2)), int(p.get("n_bits", 2048))
@@ -145,7 +203,7 @@ def _morgan_bits(
         list(ctx.train["smiles"]), [b for _, (_, b) in bits], radius, n_bits
     )
     presence = _presence(ctx, prefix, [n.split(":")[-1] for n, _ in bits])
-    y0, imp = ctx.y()[:, 0], imps[best_name]
+    y0, imp = ctx.y()[:, 0], imps[best_name] / max(float(imps[best_name].sum()), 1e-12)
     fig, axes = grid(len(bits), 4, (3.0, 3.1))
     for ax, (name, (_, bit)) in zip(axes, bits):
         ax.axis("off")
@@ -158,7 +216,7 @@ def _morgan_bits(
             ax.text(0.5, 0.5, "(no example)", ha="center")
         else:
             ax.imshow(chem.png_array(png))
-        title = f"bit {bit} (imp. {imp[name]:.3f})"
+        title = f"bit {bit} ({imp[name]:.1%} of importance)"
         on = presence.get(name.split(":")[-1])
         if on is not None:
             with_, without = np.nanmean(y0[on]), np.nanmean(y0[~on])
@@ -166,9 +224,12 @@ def _morgan_bits(
         ax.set_title(title, fontsize=8)
     facts["morgan_bits"] = (best_name, [b for _, (_, b) in bits])
     cap = (
-        f"The most important {prefix} bits of {best_name}, each drawn on an example molecule "
-        "(blue: centre atom; yellow: aromatic atoms; grey: neighbours), with the share of "
-        "training molecules carrying it and the mean first target with vs without it."
+        f"The Morgan bits holding at least {MIN_BIT_SHARE:.0%} of {best_name}'s importance "
+        f"(all its {prefix} bits together: {shares[best_name]:.0%}), each drawn on an example "
+        "molecule (blue: centre atom; yellow: aromatic atoms; grey: neighbours), with the "
+        f"share of training molecules carrying it and the mean {ctx.task.targets[0]} with vs "
+        "without it: a higher mean with the bit means the substructure goes with label 1 "
+        "(or high values)."
     )
     return store.save(fig, "morgan_bits", "Important substructures (Morgan bits)", cap)
 
@@ -187,27 +248,54 @@ def _attributions(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> Fi
     runs = [r for r in ctx.models if r.kind in GRAPH_KINDS and r.estimators_path is not None]
     if not runs:
         return Note("No graph network was trained: no atom-level attribution map.")
-    run = runs[0]
+    weighted = [r for r in runs if _weighted(ctx, r.name)]
+    if not weighted:
+        text = (
+            "No atom map: the graph networks ("
+            + ", ".join(r.name for r in runs)
+            + ") carry no ensemble weight, so their attributions would explain nothing that "
+            "is submitted."
+        )
+        facts["attribution_skipped"] = text
+        return Note(text)
+    gib = weighted[0].gib
+    run = max(
+        weighted,
+        key=lambda r: (
+            np.nan_to_num(ctx.weight(r.name), nan=0.0),
+            r.fair_mean * (1 if gib else -1),
+        ),
+    )
     est = load_estimators(run.estimators_path)[0]  # type: ignore[arg-type]
     from chemchallenge.report.occlusion import occlusion_weights, similarity_map_png
 
+    outputs = list(ctx.task.output_columns)[:3] if ctx.task is not None else ["prediction"]
     smiles = _pick_molecules(ctx, run)
     maps = []
-    for s in smiles:
-        w = occlusion_weights(est, s)
-        if w is None:
-            return Note(f"The {run.name} estimator does not allow occlusion: attribution skipped.")
-        maps.append((s, similarity_map_png(s, w)))
-    fig, axes = grid(len(maps), 4, (3.2, 3.2))
-    for ax, (s, png) in zip(axes, maps):
+    for j, out_name in enumerate(outputs):
+        for s in smiles:
+            w = occlusion_weights(est, s, j)
+            if w is None:
+                return Note(
+                    f"The {run.name} estimator does not allow occlusion: attribution skipped."
+                )
+            maps.append((f"{out_name}: {short([s], 28)[0]}", similarity_map_png(s, w)))
+    ncol = max(1, len(smiles))
+    fig, axes = grid(len(maps), ncol, (3.0, 3.0))
+    for ax, (title, png) in zip(axes, maps):
         ax.axis("off")
         ax.imshow(chem.png_array(png))
-        ax.set_title(short([s], 34)[0], fontsize=7)
+        ax.set_title(title, fontsize=7)
     facts["attribution_model"] = run.name
+    facts["attribution_weight"] = ctx.weight(run.name)
+    facts["attribution_target"] = ", ".join(outputs)
+    w = ctx.weight(run.name)
     cap = (
-        f"Occlusion maps of {run.name} (first fold model, first output): each atom's features "
-        "are zeroed and the change of the prediction is shown (green: the atom raises it, "
-        "purple: lowers it)."
+        f"Occlusion maps of {run.name}"
+        + (f" (ensemble weight {w:.2f})" if np.isfinite(w) else "")
+        + ", first fold model, one row per output: each atom's features are zeroed in turn "
+        "and the change of the prediction is shown (green: the atom raises it, purple: "
+        "lowers it). Molecules picked across the range of its out-of-fold predictions."
     )
     return store.save(fig, "atom_attribution", f"Atom attributions ({run.name})", cap)
 

@@ -158,6 +158,32 @@ def fmt(x: Any, digits: int = 3) -> str:
     return f"{v:.{digits}f}"
 
 
+def sig(x: Any, digits: int = 3) -> str:
+    """``x`` to ``digits`` significant digits (``–`` for missing)."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "–"
+    if v != v or v in (float("inf"), float("-inf")):
+        return "–"
+    if v == 0:
+        return "0"
+    if abs(v) >= 10**digits:
+        return f"{v:.0f}"
+    out = f"{v:#.{digits}g}"
+    if "e" not in out:
+        out = out.rstrip(".")
+    return out
+
+
+def signed(x: Any, digits: int = 3) -> str:
+    """``sig`` with an explicit sign (``+0.0123``, ``−0.5``)."""
+    s = sig(x, digits)
+    if s in ("–", "0"):
+        return s
+    return s.replace("-", "−") if s.startswith("-") else "+" + s
+
+
 def grid(n: int, ncols: int = 3, size: tuple[float, float] = (4.0, 3.2)) -> tuple[Any, list[Any]]:
     """A figure with ``n`` panels (extra axes hidden)."""
     ncols = max(1, min(ncols, n))

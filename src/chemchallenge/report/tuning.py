@@ -17,6 +17,16 @@ _TUNING_PNGS = {
 }
 
 
+_TUNING_HOW = {
+    "history": "each dot is a trial's CV score, the line the best so far; a line still "
+    "climbing at the last trial means more trials could pay.",
+    "importance": "how much of the score's variation each hyper-parameter explains (fANOVA); "
+    "tune the top ones, fix the rest.",
+    "parallel": "one line per trial through its hyper-parameter values, coloured by score: "
+    "good trials bunching on an axis show a good range.",
+}
+
+
 def _trials(run: ModelRun) -> pd.DataFrame | None:
     f = run.tuning_files.get("trials.csv")
     if f is None:
@@ -59,7 +69,7 @@ def tuning_items(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> lis
         pngs = [(k, r.tuning_files.get(f"{k}.png")) for k in _TUNING_PNGS]
         for key, f in pngs:
             if f is not None:
-                cap = f"Optuna {_TUNING_PNGS[key]} for {r.name}."
+                cap = f"Optuna {_TUNING_PNGS[key]} for {r.name}: " + _TUNING_HOW[key]
                 title = f"Tuning {r.name}: {_TUNING_PNGS[key]}"
                 out.append(store.png(f.read_bytes(), f"tuning_{r.name}_{key}", title, cap))
         if not any(f for _, f in pngs) and trials is not None and len(trials):
@@ -124,10 +134,13 @@ def ensemble_items(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> l
     picks = sorted(set(per_fold.values())) if isinstance(per_fold, dict) and per_fold else []
     # the nested score picks the best member without the scored fold: name every pick
     chosen = ", ".join(map(str, picks)) if picks else name
+    from chemchallenge.report.ladder import uses_thresholds
+
+    at = ", thresholds 0.5" if uses_thresholds(ctx) else ""
     for key, label in (
-        ("best_single_nested_at_0.5", f"best single model ({chosen}), nested CV, thresholds 0.5"),
+        ("best_single_nested_at_0.5", f"best single model ({chosen}), nested CV{at}"),
         ("best_single_nested_tuned", f"best single model ({chosen}), nested CV, tuned thresholds"),
-        ("nested_cv_at_0.5", "ensemble, nested CV, thresholds 0.5"),
+        ("nested_cv_at_0.5", f"ensemble, nested CV{at}"),
         ("nested_cv_tuned_thresholds", "ensemble, nested CV, tuned thresholds"),
     ):
         if m.get(key) is not None:
@@ -144,11 +157,12 @@ def ensemble_items(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> l
         facts["threshold_gain"] = (b - a) if m.get("greater_is_better", True) else (a - b)
     if rows:
         cap = (
-            "Nested CV: weights, thresholds and the best single model are chosen without "
-            "the fold that scores them."
+            "Nested CV: weights"
+            + (", thresholds" if at else "")
+            + " and the best single model are chosen without the fold that scores them."
         )
         out.append(Table("Ensemble scores", ["what", "score"], rows, cap))
-    thr = ctx.ensemble_thresholds
+    thr = ctx.ensemble_thresholds if uses_thresholds(ctx) else None
     if isinstance(thr, dict) and thr:
         thr = thr.get("thresholds", thr)
         trows = [[str(k), fmt(v)] for k, v in thr.items() if not isinstance(v, dict | list)]
@@ -162,6 +176,11 @@ def ensemble_items(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> l
         fig, ax = plt.subplots(figsize=(max(5.0, 0.8 * len(w) + 2), 3.2))
         w.plot.bar(ax=ax, legend=w.shape[1] > 1, rot=20, color=COLORS[: w.shape[1]])
         ax.set(ylabel="weight", title="Ensemble weights")
-        cap = "Weight of each model in the blend (fitted on out-of-fold predictions)."
+        zero = [str(i) for i in w.index if float(w.loc[i].abs().sum()) == 0]
+        cap = (
+            "Weight of each model in the blend, fitted on the out-of-fold predictions: a model "
+            "with weight 0 adds nothing the others do not already bring"
+            + (f" (here {', '.join(zero)})." if zero else ".")
+        )
         out.append(store.save(fig, "ensemble_weights", "Ensemble weights", cap))
     return out or [Note("The ensemble outputs have no scores or weights to show.")]

@@ -18,6 +18,7 @@ def run(cfg: Config, paths: Paths) -> None:
     parts = ", ".join(f"{k} {v:.1f}s" for k, v in res.seconds.items() if k != "total")
     print(
         f"report: {res.report} and {res.slides} ({res.n_slides} slides, "
+        f"{res.note_words} words of speaker notes ≈ {res.note_words / 130:.0f} min, "
         f"{len(res.figures)} figures in {paths.reports / 'figures'}) in "
         f"{res.seconds['total']:.1f}s ({parts})"
     )
