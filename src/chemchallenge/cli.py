@@ -21,6 +21,7 @@ from chemchallenge.paths import Paths
 
 #: subcommand -> (stage module, name of the positional argument or None)
 STAGES: dict[str, tuple[str, str | None]] = {
+    "check": ("check", None),
     "prepare": ("prepare", None),
     "featurize": ("featurize", "name"),
     "tune": ("tune", "name"),

@@ -19,11 +19,11 @@ present, the CPU otherwise.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-import torch
-from torch.utils.data import get_worker_info
 
 from chemchallenge.errors import ConfigError
 
@@ -33,12 +33,20 @@ GPU_ACCELERATORS = ("auto", "gpu", "cuda")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda")
 
 
+def _cuda() -> bool:
+    import torch  # here: checking params.yaml (chemchallenge check) needs no torch
+
+    return torch.cuda.is_available()
+
+
 def use_gpu(accelerator: str) -> bool:
     """True when ``accelerator`` asks for (or allows) a GPU and CUDA is present."""
-    return accelerator in GPU_ACCELERATORS and torch.cuda.is_available()
+    return accelerator in GPU_ACCELERATORS and _cuda()
 
 
-def torch_device(accelerator: str) -> torch.device:
+def torch_device(accelerator: str) -> Any:
+    import torch
+
     return torch.device("cuda" if use_gpu(accelerator) else "cpu")
 
 
@@ -50,22 +58,27 @@ def deterministic_mode(accelerator: str) -> bool | str:
     return "warn"
 
 
-def strategy(devices: int | str, name: str = "auto") -> str:
-    """Lightning's ``strategy``: ``ddp_spawn`` for several devices unless one is named.
-
-    Plain ``ddp`` re-launches the command once per device, which would run the whole
-    cross-validation loop (and write every output) once per process: refused.
-    """
+def check_strategy(devices: int | str, name: str = "auto") -> str:
+    """Lightning's ``strategy`` for ``devices``: ``ddp_spawn`` for several devices unless one is
+    named. Plain ``ddp`` re-launches the command once per device, which would run the whole
+    cross-validation loop (and write every output) once per process: refused."""
     if name == "ddp":
         raise ConfigError(
             "strategy: ddp re-runs the whole stage in every process; use ddp_spawn "
             "(the default when devices > 1)"
         )
     several = devices == -1 or (isinstance(devices, int) and devices > 1)
-    chosen = "ddp_spawn" if several and name == "auto" else name
+    return "ddp_spawn" if several and name == "auto" else name
+
+
+def strategy(devices: int | str, name: str = "auto") -> str:
+    """:func:`check_strategy`, ready to train: spawned processes receive the data module
+    through shared memory, and torch's default (file descriptors) fails on some kernels with
+    "unable to resize file", so ``ddp_spawn`` shares through files."""
+    chosen = check_strategy(devices, name)
     if chosen.startswith("ddp_spawn"):
-        # the data module goes to the spawned processes through shared memory; torch's
-        # default (file descriptors) fails on some kernels with "unable to resize file"
+        import torch.multiprocessing
+
         torch.multiprocessing.set_sharing_strategy("file_system")
     return chosen
 
@@ -82,6 +95,8 @@ def check_devices(devices: Any, where: str) -> None:
 def seed_worker(worker_id: int) -> None:
     """DataLoader ``worker_init_fn``: a dataset with an ``rng`` (random SMILES) draws its own
     stream in every worker; without it all workers would repeat the same augmentations."""
+    from torch.utils.data import get_worker_info
+
     info = get_worker_info()
     if info is None:
         return
@@ -98,14 +113,46 @@ def loader_options(num_workers: int, accelerator: str, seed: int) -> dict[str, A
         raise ConfigError(f"num_workers must be an integer >= 0, got {num_workers!r}")
     options: dict[str, Any] = {"num_workers": num_workers, "pin_memory": use_gpu(accelerator)}
     if num_workers > 0:  # the workers' seeds follow this generator: reproducible runs
+        import torch
+
         options["generator"] = torch.Generator().manual_seed(seed)
         options["worker_init_fn"] = seed_worker
         options["persistent_workers"] = False
     return options
 
 
+def _xgboost_cuda() -> bool:
+    """An NVIDIA driver is loaded and this XGBoost was built with CUDA (no torch import:
+    building a tree model, e.g. to check its params, stays light)."""
+    if not os.path.exists("/proc/driver/nvidia/version"):
+        return False
+    import xgboost
+
+    return bool(xgboost.build_info().get("USE_CUDA"))
+
+
 def xgboost_device(requested: str | None) -> str:
     """XGBoost's ``device``: ``cuda`` when asked for or when ``auto`` finds a GPU."""
     if requested in (None, "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return "cuda" if _xgboost_cuda() else "cpu"
     return requested
+
+
+@contextmanager
+def cpu_threads(n: int | None) -> Iterator[None]:
+    """The one thread knob: cap torch and BLAS/OpenMP threads to ``n`` while the block runs
+    (on a few shared cores more threads spin, not work), then restore them; ``None``/0:
+    leave them as they are."""
+    if not n:
+        yield
+        return
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n):
+            yield
+    finally:
+        torch.set_num_threads(before)

@@ -31,6 +31,11 @@ class Paths:
         return self.prepared / "folds.parquet"
 
     @property
+    def params_checked(self) -> Path:
+        """Written by ``chemchallenge check`` (dvc.yaml's first stage): constant text."""
+        return self.root / "data" / "params_checked.txt"
+
+    @property
     def task(self) -> Path:
         return self.prepared / "task.json"
 

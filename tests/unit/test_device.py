@@ -98,6 +98,7 @@ def test_determinism_and_strategy(monkeypatch: pytest.MonkeyPatch) -> None:
 
     assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == device.CUBLAS_CONFIG
     assert device.deterministic_mode("cpu") is True
+    monkeypatch.setattr(device, "_xgboost_cuda", lambda: True)
     assert device.xgboost_device("auto") == "cuda"
     assert device.xgboost_device("cpu") == "cpu"
     assert device.strategy(2) == "ddp_spawn"

@@ -30,7 +30,6 @@ from chemchallenge.generation.vae import (
     sample_prior,
 )
 
-REPRESENTATIONS = ("selfies", "smiles", "kekule")
 SMILES_FORMS = ("smiles", "kekule")  # written as SMILES: decodable under constraints
 
 

@@ -11,7 +11,6 @@ DVCLive when a directory is given.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from chemchallenge.device import torch_device
-
-
-@dataclass
-class GANParams:
-    """Hyper-parameters of the latent GAN (``generate.gan`` in params.yaml)."""
-
-    epochs: int = 150
-    batch_size: int = 64
-    noise_dim: int = 32
-    hidden: int = 256
-    lr: float = 2e-4
-    n_critic: int = 5
-    gp_weight: float = 10.0
-    accelerator: str = "auto"  # auto: the GPU when CUDA is present (device.py)
+from chemchallenge.generation.params import GANParams
 
 
 def mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from chemchallenge.device import deterministic_mode, loader_options
 from chemchallenge.features.tokenizer import SmilesVocab, randomize_smiles
+from chemchallenge.generation.params import VAEParams
 from chemchallenge.generation.vae import (
     SmilesVAE,
     build_vae,
@@ -32,33 +32,6 @@ from chemchallenge.generation.vae import (
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class VAEParams:
-    """Hyper-parameters of the VAE (``generate.vae`` in params.yaml)."""
-
-    epochs: int = 30
-    representation: str = "kekule"  # kekule | smiles | selfies (see generation/codec.py)
-    constrained: bool = True  # syntax+valence-constrained SMILES sampling (valence.py)
-    batch_size: int = 64
-    encoder: str = "cnn"  # cnn | gru
-    embed: int = 64
-    hidden: int = 256
-    latent: int = 64
-    layers: int = 1
-    dropout: float = 0.1
-    word_dropout: float = 0.0
-    lr: float = 2e-3
-    max_len: int = 100
-    kl_anneal: str = "linear"  # linear | cyclical | none
-    kl_anneal_epochs: int = 10
-    beta_max: float = 0.1
-    augment: float = 0.0  # per-epoch probability of a randomised SMILES per molecule
-    grad_clip: float = 5.0
-    accelerator: str = "auto"  # auto: the GPU when CUDA is present (device.py)
-    precision: str = "32-true"  # bf16-mixed on a recent GPU
-    num_workers: int = 0  # DataLoader workers (each re-seeds the augmentation's generator)
 
 
 def kl_weight(epoch: float, schedule: str, anneal_epochs: int, beta_max: float) -> float:

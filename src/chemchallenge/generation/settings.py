@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-from threadpoolctl import threadpool_limits
-
 from chemchallenge.config import build_section
 from chemchallenge.errors import ConfigError
-from chemchallenge.generation.codec import REPRESENTATIONS
-from chemchallenge.generation.gan import GANParams
-from chemchallenge.generation.lightning_vae import VAEParams
+from chemchallenge.generation.params import REPRESENTATIONS, GANParams, VAEParams
 
 #: the objective directions of :mod:`chemchallenge.generation.guided` (its ``DIRECTIONS``; kept
 #: here so that the generate stage checks the section without importing the guided search)
@@ -108,19 +101,3 @@ def parse_generate(raw: dict[str, Any] | None) -> GenerateConfig:
                 f"generate.guided.directions.{target}: {d!r} is not one of {list(DIRECTIONS)}"
             )
     return gc
-
-
-@contextmanager
-def cpu_threads(n: int | None) -> Iterator[None]:
-    """Cap torch and BLAS/OpenMP threads to ``generate.threads`` (oversubscribed cores make them
-    spin, not work); ``None``: leave them."""
-    if not n:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        with threadpool_limits(limits=n):
-            yield
-    finally:
-        torch.set_num_threads(before)

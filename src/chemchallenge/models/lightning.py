@@ -26,6 +26,7 @@ from torch import nn
 
 from chemchallenge.device import deterministic_mode, strategy
 from chemchallenge.metrics import score
+from chemchallenge.models.deep_params import SCHEDULERS
 from chemchallenge.tasks import TaskSpec, TaskType
 
 #: name -> (params, lr, weight_decay) -> optimiser (weight decay = L2; decoupled for adamw)
@@ -38,7 +39,6 @@ OPTIMIZERS: dict[str, Callable[[Any, float, float], torch.optim.Optimizer]] = {
     "adam": lambda p, lr, wd: torch.optim.Adam(p, lr=lr, weight_decay=wd),
     "adamw": lambda p, lr, wd: torch.optim.AdamW(p, lr=lr, weight_decay=wd),
 }
-SCHEDULERS = ("none", "cosine", "plateau")
 
 
 @dataclass

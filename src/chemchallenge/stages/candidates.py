@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from chemchallenge.config import Config
+from chemchallenge.device import cpu_threads
 from chemchallenge.errors import MissingInputError
 from chemchallenge.generation.codec import MoleculeVAE
 from chemchallenge.generation.corpus import generation_corpus
@@ -39,7 +40,7 @@ from chemchallenge.generation.guided import (
     prediction_columns,
     select_candidates,
 )
-from chemchallenge.generation.settings import GenerateConfig, cpu_threads, parse_generate
+from chemchallenge.generation.settings import GenerateConfig, parse_generate
 from chemchallenge.io import read_json, write_csv, write_json
 from chemchallenge.paths import Paths
 

@@ -56,6 +56,7 @@ import pandas as pd
 import torch
 
 from chemchallenge.config import Config
+from chemchallenge.device import cpu_threads
 from chemchallenge.generation import metrics as M
 from chemchallenge.generation.baseline import NGramGenerator
 from chemchallenge.generation.codec import MoleculeVAE, to_model_strings
@@ -65,7 +66,7 @@ from chemchallenge.generation.figures import atomic_save, plot_properties
 from chemchallenge.generation.gan import sample_latents, train_latent_gan
 from chemchallenge.generation.latent import write_interpolation, write_latent_views
 from chemchallenge.generation.lightning_vae import train_vae
-from chemchallenge.generation.settings import GenerateConfig, cpu_threads, parse_generate
+from chemchallenge.generation.settings import GenerateConfig, parse_generate
 from chemchallenge.io import write_csv, write_json
 from chemchallenge.paths import Paths
 

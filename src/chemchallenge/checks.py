@@ -1,0 +1,87 @@
+"""``chemchallenge check``: every section of params.yaml checked in seconds, before any stage.
+
+:func:`chemchallenge.config.load_config` checks the typed sections (data, prepare, tune, ...)
+whenever any command starts. The sections read by one stage only, and checked when it runs,
+are checked here too, so that a typo in ``report:`` or in a model's ``params`` stops the run
+before 40 minutes of training:
+
+- every featurizer of ``featurize.featurizers`` is built with its params;
+- every model of ``train.models`` is built and validated by its library
+  (:func:`chemchallenge.models.base.check_params`: scikit-learn's ``_validate_params``, a
+  tiny XGBoost fit, the networks' typed settings), for the prepared task when ``prepare``
+  has run, else for ``data.task`` (regression when ``auto``);
+- ``generate:`` and ``report:`` are parsed into their typed settings.
+
+dvc.yaml's first stage ``check`` runs it whenever params.yaml changes; every other stage
+depends on its (constant) output, so DVC runs it first and a bad value never reaches a
+training stage.
+"""
+
+from __future__ import annotations
+
+import time
+
+from chemchallenge.config import Config, build_section
+from chemchallenge.paths import Paths
+from chemchallenge.tasks import TaskSpec, TaskType
+
+
+def _task(cfg: Config, paths: Paths) -> TaskSpec:
+    if paths.task.is_file():
+        from chemchallenge.inputs import load_task
+
+        return load_task(paths)
+    kind = cfg.data.task
+    targets = list(cfg.data.targets) if isinstance(cfg.data.targets, list) else ["y"]
+    if kind in ("binary", "multilabel"):
+        task_type = TaskType.MULTILABEL if len(targets) > 1 else TaskType.BINARY
+        return TaskSpec(task_type, targets, "roc_auc" if len(targets) == 1 else "micro_f1")
+    if kind == "multiclass":
+        return TaskSpec(TaskType.MULTICLASS, targets[:1], "accuracy", classes=["a", "b", "c"])
+    return TaskSpec(TaskType.REGRESSION, targets, "rmse")
+
+
+def check_featurizers(cfg: Config) -> None:
+    from chemchallenge.features.base import build_featurizer
+
+    for name, params in cfg.featurize.featurizers.items():
+        build_featurizer(name, params)  # its errors name featurize.featurizers.<name>
+
+
+def check_models(cfg: Config, paths: Paths) -> None:
+    """Networks by their typed settings (torch-free), the others by their library."""
+    from chemchallenge.errors import ConfigError
+    from chemchallenge.models.kinds import DEEP, KIND_MODULES
+
+    task = _task(cfg, paths)
+    for name in cfg.train.models:
+        mc = cfg.model(name)
+        where = f"models.{name}.params"
+        if KIND_MODULES[mc.kind] == DEEP:
+            from chemchallenge.models.deep_params import resolve_params
+
+            try:
+                resolve_params(mc.kind, dict(mc.params))
+            except ConfigError as err:
+                raise ConfigError(f"{where}: {err}") from err
+        else:
+            from chemchallenge.models.base import check_params
+
+            check_params(mc.kind, task, dict(mc.params), cfg.seed, where)
+
+
+def check_sections(cfg: Config) -> None:
+    from chemchallenge.generation.settings import parse_generate
+    from chemchallenge.report.context import ReportConfig
+
+    parse_generate(cfg.generate)
+    build_section(ReportConfig, cfg.report, "report")
+
+
+def check_all(cfg: Config, paths: Paths) -> float:
+    """Check every section; returns the seconds it took. Raises ConfigError naming the key."""
+    t0 = time.perf_counter()
+    check_featurizers(cfg)
+    check_sections(cfg)
+    check_models(cfg, paths)
+    return time.perf_counter() - t0
