@@ -47,6 +47,10 @@ class Paths:
     def features(self, name: str) -> Path:
         return self.root / "data" / "features" / f"{name}.parquet"
 
+    def leak(self, name: str) -> Path:
+        """Transfer featurizers only: how well each feature alone predicts each target."""
+        return self.root / "data" / "features" / f"{name}.leak.json"
+
     def graphs(self) -> Path:
         return self.root / "data" / "features" / "graphs.pt"
 
