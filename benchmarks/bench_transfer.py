@@ -4,7 +4,7 @@ One run, both datasets, the project's own stages (``prepare``, ``featurize``, ``
 scratch projects, the same 5 folds for every model of a dataset:
 
 - **demo** (Huuskonen solubility, fixed train/test split): XGBoost on ``rdkit2d``,
-  ``rdkit2d + maccs`` (today's ``xgb`` features), ``rdkit2d + admet_ai`` with every
+  ``rdkit2d + maccs`` (``xgb``'s features before issue 13), ``rdkit2d + admet_ai`` with every
   solubility / lipophilicity / hydration endpoint excluded (the default), and, to show the
   leak, ``rdkit2d + admet_ai`` with all endpoints. Scores: CV RMSE per fold, holdout RMSE
   (the 257 test molecules, once); plus ``Solubility_AqSolDB`` alone (a linear fit on the
