@@ -52,6 +52,10 @@ class Paths:
     def features(self, name: str) -> Path:
         return self.root / "data" / "features" / f"{name}.parquet"
 
+    def leak(self, name: str) -> Path:
+        """Transfer featurizers only: how well each feature alone predicts each target."""
+        return self.root / "data" / "features" / f"{name}.leak.json"
+
     # tune / train
     def model_dir(self, model: str) -> Path:
         """``models/<model>/``; the ensemble lives apart in ``ensemble/`` so that DVC can make

@@ -1,7 +1,10 @@
 """The featurizer protocol and the name registry used by params.yaml.
 
 A featurizer is a small callable: ``featurizer(mol) -> 1-D float array`` with fixed
-``names``. Registering a class under a name lets params.yaml list it::
+``names``. One that runs a neural network may also offer ``featurize_many(mols) -> 2-D
+array`` (batched inference, see :func:`is_batched`); a ``transfer = True`` attribute marks
+predictions of pretrained models (the featurize stage then writes a leak report).
+Registering a class under a name lets params.yaml list it::
 
     featurize:
       featurizers:
@@ -46,7 +49,8 @@ def register(name: str) -> Callable[[Callable[..., Featurizer]], Callable[..., F
 def build_featurizer(name: str, params: dict[str, Any] | None = None) -> Featurizer:
     """Build the featurizer declared as ``name: params`` in params.yaml."""
     import chemchallenge.features.descriptors
-    import chemchallenge.features.fingerprints  # noqa: F401  (fills the registry)
+    import chemchallenge.features.fingerprints
+    import chemchallenge.features.transfer  # noqa: F401  (fills the registry)
 
     params = dict(params or {})
     kind = params.pop("type", name)
@@ -64,3 +68,22 @@ def build_featurizer(name: str, params: dict[str, Any] | None = None) -> Featuri
         if str(err).startswith(where):
             raise
         raise ConfigError(f"{where}: {err}") from err
+
+
+#: featurizer types that carry predictions of pretrained models (leak report in featurize)
+TRANSFER_TYPES = frozenset({"admet_ai"})
+
+
+def featurizer_type(name: str, params: dict[str, Any] | None = None) -> str:
+    """The registered type behind ``name: params`` (``type:`` makes an alias)."""
+    return str((params or {}).get("type", name))
+
+
+def is_transfer(name: str, params: dict[str, Any] | None = None) -> bool:
+    """Whether ``name: params`` names a transfer featurizer (known without building it)."""
+    return featurizer_type(name, params) in TRANSFER_TYPES
+
+
+def is_batched(featurizer: Featurizer) -> bool:
+    """Whether the featurizer featurizes many molecules at once (``featurize_many``)."""
+    return callable(getattr(featurizer, "featurize_many", None))

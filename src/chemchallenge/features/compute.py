@@ -32,7 +32,7 @@ from rdkit import Chem, rdBase
 from tqdm.auto import tqdm
 
 from chemchallenge.errors import ConfigError
-from chemchallenge.features.base import Featurizer, build_featurizer
+from chemchallenge.features.base import Featurizer, build_featurizer, is_batched
 
 #: Start a pool only when the serial estimate of the remaining work exceeds this. Measured
 #: (benchmarks/bench_featurize.py): a pool of 2 costs Morgan ~30-40% more CPU in total
@@ -141,6 +141,36 @@ class _Run:
         self.bad, self.errors = self.bad + b, self.errors + e
         self.bar.update(stop - start)
 
+    def batched(self, block: int = 1024) -> None:
+        """A featurizer with ``featurize_many`` (a neural network): in-process, in blocks;
+        a molecule that fails alone gets a NaN row."""
+        n = len(self.smiles)
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            mols: list[Chem.Mol] = []
+            rows: list[int] = []
+            with rdBase.BlockLogs():
+                for i in range(start, stop):
+                    smi = self.smiles[i]
+                    mol = Chem.MolFromSmiles(smi) if isinstance(smi, str) and smi else None
+                    if mol is None:
+                        self.out[i] = np.nan
+                        self.bad += 1
+                    else:
+                        mols.append(mol)
+                        rows.append(i)
+            if mols:
+                try:
+                    self.out[rows] = self.featurizer.featurize_many(mols)  # type: ignore[attr-defined]
+                except Exception:  # find the culprits one by one
+                    for i, mol in zip(rows, mols):
+                        try:
+                            self.out[i] = self.featurizer.featurize_many([mol])[0]  # type: ignore[attr-defined]
+                        except Exception:
+                            self.out[i] = np.nan
+                            self.errors += 1
+            self.bar.update(stop - start)
+
     def probe(self) -> tuple[int, float]:
         """Featurize serially for PROBE_SECONDS; return (rows done, seconds per molecule)."""
         n, done, step, t0 = len(self.smiles), 0, PROBE_MIN_MOLECULES, time.perf_counter()
@@ -181,6 +211,30 @@ class _Run:
             buf.close()
 
 
+def _per_molecule(run: _Run, name: str, workers: int) -> None:
+    """Featurize one molecule at a time, with a pool of processes when it pays."""
+    n = len(run.smiles)
+    busy = busy_cores()
+    done, per_mol = (0, 0.0) if workers == 1 else run.probe()
+    if done < n and workers > 1:
+        busy = min(busy, busy_cores())  # two samples: transient tasks are common
+        workers = min(workers, max(1, _cpus() - busy), math.ceil((n - done) / 8))
+        pays = workers > 1 and per_mol * (n - done) >= MIN_PARALLEL_SECONDS
+        log.debug(
+            "featurize %s: %d molecules, %.0f us/molecule, %d other busy cores -> %s",
+            name,
+            n,
+            per_mol * 1e6,
+            busy,
+            f"{workers} workers" if pays else "serial",
+        )
+        if pays:
+            run.parallel(done, workers, per_mol)
+            done = n
+    for start in range(done, n, 256):  # serial, in blocks for the progress bar
+        run.serial(start, min(n, start + 256))
+
+
 def featurize_smiles(
     name: str,
     params: dict[str, Any] | None,
@@ -211,25 +265,10 @@ def featurize_smiles(
     run = _Run(name, dict(params or {}), list(smiles), workers, progress)
     n = len(run.smiles)
     with run.bar:
-        busy = busy_cores()
-        done, per_mol = (0, 0.0) if workers == 1 else run.probe()
-        if done < n and workers > 1:
-            busy = min(busy, busy_cores())  # two samples: transient tasks are common
-            workers = min(workers, max(1, _cpus() - busy), math.ceil((n - done) / 8))
-            pays = workers > 1 and per_mol * (n - done) >= MIN_PARALLEL_SECONDS
-            log.debug(
-                "featurize %s: %d molecules, %.0f us/molecule, %d other busy cores -> %s",
-                name,
-                n,
-                per_mol * 1e6,
-                busy,
-                f"{workers} workers" if pays else "serial",
-            )
-            if pays:
-                run.parallel(done, workers, per_mol)
-                done = n
-        for start in range(done, n, 256):  # serial, in blocks for the progress bar
-            run.serial(start, min(n, start + 256))
+        if is_batched(run.featurizer):  # a neural network: batched, with torch's own threads
+            run.batched()
+        else:
+            _per_molecule(run, name, workers)
     if run.errors:
         warnings.warn(
             f"featurizer {name!r} failed on {run.errors} of {n} molecules (rows set to NaN)",

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from chemchallenge.config import Config
+from chemchallenge.features.base import is_transfer
 from chemchallenge.models.curves import LOSSES, fold_curve_file
 from chemchallenge.models.kinds import DEEP, KIND_MODULES
 from chemchallenge.paths import ENSEMBLE, Paths
@@ -193,12 +194,16 @@ def build(cfg: Config) -> dict[str, Any]:
         _params("prepare"),
         [_p(_REL.prepared)],
     )
-    for f in cfg.featurize.featurizers:
+    for f, fparams in cfg.featurize.featurizers.items():
+        # a transfer featurizer also reads the labels and folds for its leak report
+        leak = is_transfer(f, fparams)
         stages[f"featurize-{f}"] = _stage(
             f"chemchallenge featurize {f}",
-            _prepared("train.parquet", "test.parquet") + code_deps([_stage_module("featurize")]),
+            _prepared("train.parquet", "test.parquet")
+            + (_prepared("folds.parquet", "task.json") if leak else [])
+            + code_deps([_stage_module("featurize")]),
             _params("featurize", f),
-            [_p(_REL.features(f))],
+            [_p(_REL.features(f))] + ([_p(_REL.leak(f))] if leak else []),
         )
     for m in models:
         stages.update(_model_stages(cfg, m))
