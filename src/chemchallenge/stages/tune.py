@@ -90,10 +90,43 @@ def _explain_overlap(name: str, params: dict[str, Any], space: dict[str, Any]) -
         )
 
 
-def _enqueue_default(study: optuna.Study, default: dict[str, Any]) -> None:
+#: user attribute of a trial whose objective raised (or was interrupted): the error
+ERROR_ATTR = "error"
+
+
+def _default_pending(study: optuna.Study) -> bool:
+    """A trial of the params.yaml defaults is finished, queued, running, or failed by the
+    heartbeat (its worker died: the storage's retry callback re-enqueues it)."""
     live = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.WAITING, TrialState.RUNNING)
-    if not any(t.user_attrs.get(DEFAULT_ATTR) for t in study.get_trials(False, states=live)):
+    retried = has_heartbeat(study)
+    for t in study.get_trials(deepcopy=False):
+        if t.user_attrs.get(DEFAULT_ATTR) and (
+            t.state in live
+            or (retried and t.state == TrialState.FAIL and ERROR_ATTR not in t.user_attrs)
+        ):
+            return True
+    return False
+
+
+def _enqueue_default(study: optuna.Study, default: dict[str, Any]) -> None:
+    if not _default_pending(study):
         study.enqueue_trial(default, user_attrs={DEFAULT_ATTR: True})
+
+
+def _recording_errors(objective: Any) -> Any:
+    """The objective, recording why a trial failed in its user attribute ``error`` (a trial
+    failed without one was failed by the heartbeat: its worker died)."""
+
+    def wrapped(trial: optuna.Trial) -> float:
+        try:
+            return objective(trial)
+        except optuna.TrialPruned:
+            raise
+        except BaseException as err:
+            trial.set_user_attr(ERROR_ATTR, f"{type(err).__name__}: {err}"[:500])
+            raise
+
+    return wrapped
 
 
 def _progress(total: int, name: str, metric: str) -> tuple[tqdm, Any]:
@@ -139,13 +172,13 @@ def optimize(cfg: Config, paths: Paths, name: str, data: TuneData) -> optuna.Stu
         study.set_user_attr("model", name)
     _explain_overlap(name, mc.params, mc.search_space)
     default = default_point(space, mc.params)
-    _enqueue_default(study, default)
     fail_stale(study)
+    _enqueue_default(study, default)
     budget = cfg.tune.n_trials
     if n_finished(study) >= budget:
         print(f"tune-{name}: study already has {n_finished(study)} finished trials")
         return study
-    objective = make_objective(data, space, default)
+    objective = _recording_errors(make_objective(data, space, default))
     bar, progress = _progress(budget - n_finished(study), name, data.task.metric)
     # without a heartbeat (journal files) a RUNNING trial may be a dead process's: never wait
     wait = has_heartbeat(study)
