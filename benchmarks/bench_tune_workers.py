@@ -7,7 +7,9 @@ runs as 1 process, and (the study deleted) as 3 processes at once, each XGBoost 
 thread (``n_jobs: 1``). Wall: from starting the workers to the last one's exit (Python and
 data start-up included); trials: from the first trial's start to the last one's end.
 Speed-up = wall(1 worker) / wall(3 workers); per worker = speed-up / 3. On a 2-core machine
-3 workers can at best reach 2x.
+3 workers can at best reach 2x. CPU: user + system time of all workers (the work, whatever
+the load); CPU / wall: the cores the workers actually got (on a machine shared with other
+jobs, the speed-up is bounded by it).
 
 Usage: ``python benchmarks/bench_tune_workers.py [--trials 20] [--workers 3]
 [--storage postgresql://...]`` (without --storage a local server is started; needs the
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -96,6 +99,7 @@ def workers(root: Path, storage: str, n: int) -> dict[str, float]:
     from chemchallenge.tuning.study import make_storage
 
     delete_studies(storage)
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     procs = [
         subprocess.Popen(
@@ -113,6 +117,8 @@ def workers(root: Path, storage: str, n: int) -> dict[str, float]:
         if p.returncode:
             raise RuntimeError(out[-3000:])
     wall = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     st = make_storage(storage)
     (summary,) = optuna.get_all_study_summaries(st)
     study = optuna.load_study(study_name=summary.study_name, storage=st)
@@ -120,6 +126,7 @@ def workers(root: Path, storage: str, n: int) -> dict[str, float]:
     span = max(t.datetime_complete for t in done) - min(t.datetime_start for t in done)
     return {
         "wall": wall,
+        "cpu": cpu,
         "trials_span": span.total_seconds(),
         "n": len([t for t in done if t.state.name in ("COMPLETE", "PRUNED")]),
         "best": study.best_value,
@@ -154,11 +161,12 @@ def main() -> None:
             server.stop()
     speedup = one["wall"] / many["wall"]
     print(f"cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")
-    print("| workers | trials | wall | trials span | best rmse |")
-    print("|---|---|---|---|---|")
+    print("| workers | trials | wall | trials span | CPU (all workers) | CPU / wall | best rmse |")
+    print("|---|---|---|---|---|---|---|")
     for k, r in ((1, one), (args.workers, many)):
         print(
-            f"| {k} | {r['n']} | {r['wall']:.0f} s | {r['trials_span']:.0f} s | {r['best']:.4f} |"
+            f"| {k} | {r['n']} | {r['wall']:.0f} s | {r['trials_span']:.0f} s | "
+            f"{r['cpu']:.0f} s | {r['cpu'] / r['wall']:.2f} | {r['best']:.4f} |"
         )
     print(
         f"speed-up {speedup:.2f}x wall ({one['trials_span'] / many['trials_span']:.2f}x trials "

@@ -217,3 +217,31 @@ def test_two_workers_share_one_study(project: Paths) -> None:
     assert sum(bool(t.user_attrs.get("default")) for t in trials) >= 1
     workers = {t.user_attrs["worker"] for t in trials}
     assert len(workers) == 2, workers
+
+
+def test_sampler_seeded_by_trial_number() -> None:
+    """Trial k draws from seed + k: two workers (two samplers) on one study never draw the
+    same params, and each trial draws what it would in a serial study."""
+    from chemchallenge.tuning.study import make_sampler
+
+    def draws(study: optuna.Study, samplers: list, n: int) -> list[float]:
+        out = []
+        for i in range(n):
+            study.sampler = samplers[i % len(samplers)]
+            trial = study.ask()
+            out.append(trial.suggest_float("x", 0, 1))
+            study.tell(trial, out[-1])
+        return out
+
+    for kind in ("tpe", "random"):
+        serial = draws(optuna.create_study(), [make_sampler(kind, 7)], 4)
+        assert serial == draws(optuna.create_study(), [make_sampler(kind, 7)], 4)
+        two = draws(optuna.create_study(), [make_sampler(kind, 7), make_sampler(kind, 7)], 4)
+        assert two == serial and len(set(two)) == 4  # start-up trials: random, seed + k
+
+
+def test_heartbeat_setting(project: Paths) -> None:
+    storage = make_storage(SQLITE, project.root, heartbeat_s=2)
+    assert storage.get_heartbeat_interval() == 2 and storage.grace_period == 6
+    with pytest.raises(ConfigError, match=r"tune\.heartbeat_s"):
+        make_cfg(heartbeat_s=0)
