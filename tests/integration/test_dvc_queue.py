@@ -1,8 +1,9 @@
 """README "Experiments in parallel with DVC's queue", through the real ``dvc`` command.
 
-A tiny project on challenge files (not in git: ``-C data/challenge`` copies them into each
-queue workspace) is reproduced and committed; two experiments are queued and run by two
-queue workers at once (``dvc queue start -j 2``):
+A tiny project on challenge files (not in git: ``-C data/challenge/<file>`` copies them into
+each queue workspace; DVC cannot copy a folder that git already created there) is
+reproduced and committed; two experiments are queued and run by two queue workers at once
+(``dvc queue start -j 2``):
 
 - ``report-only`` (``-S report.title=...``) re-runs the report and nothing else: every other
   output, metrics and submission included, is cached and checked out in its workspace;
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,7 @@ PARAMS: dict[str, Any] = {
     "generate": TINY_GENERATE,
     "report": {"tsne": False, "title": "Baseline"},
 }
+CHALLENGE_FILES = ("X_train.csv", "y_train.csv", "X_test.csv")
 EXPERIMENTS = {
     "report-only": "report.title=Queued report",
     "xgb-depth4": "models.xgb.params.max_depth=4",
@@ -75,6 +78,8 @@ def make_project(root: Path) -> Project:
     project.run("dvc", "config", "core.autostage", "true")
     project.run("dvc", "config", "core.analytics", "false")
     project.run("chemchallenge", "dvc-yaml")
+    project.run("git", "add", "-A")
+    project.run("git", "commit", "-q", "-m", "tiny project")  # dvclive needs a commit
     return project
 
 
@@ -119,13 +124,23 @@ def test_two_queued_experiments_in_parallel(tmp_path: Path) -> None:
     project.run("git", "commit", "-q", "-m", "baseline")
     assert project.status() == {}
 
+    copy = [a for f in CHALLENGE_FILES for a in ("-C", f"data/challenge/{f}")]
     for name, setting in EXPERIMENTS.items():
         project.run(
-            "dvc", "exp", "run", "--queue", "-n", name, "-C", "data/challenge", "-S", setting,
+            "dvc", "exp", "run", "--queue", "-n", name, *copy, "-S", setting,
             label=f"queue {name}",
         )  # fmt: skip
     t0 = time.perf_counter()
-    project.run("dvc", "queue", "start", "-j", "2", label="dvc queue start -j 2")
+    # the workers run in the background; with our pipes they would hold `run` until they end
+    subprocess.run(
+        ["dvc", "queue", "start", "-j", "2"],
+        cwd=project.root,
+        env=project.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+        timeout=120,
+    )
     done: dict[str, float] = {}
     try:
         while len(done) < len(EXPERIMENTS):
@@ -155,4 +170,5 @@ def test_two_queued_experiments_in_parallel(tmp_path: Path) -> None:
     assert report_only["params"]["params.yaml"]["data"]["report"]["title"] == "Queued report"
     assert depth4["params"]["params.yaml"]["data"]["models"]["xgb"]["params"]["max_depth"] == 4
     assert metric(depth4, "metrics/xgb.json", key) is not None
-    print(f"\nqueue -j 2: finished after (s) {done}; steps (s): {project.times}")
+    steps = [t for t in project.times if t[0] != "dvc queue status"]
+    print(f"\nqueue -j 2: finished after (s) {done}; steps (s): {steps}")
