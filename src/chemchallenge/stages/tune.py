@@ -32,7 +32,14 @@ from chemchallenge.paths import Paths
 from chemchallenge.tuning.figures import write_figures, write_trials
 from chemchallenge.tuning.objective import DEFAULT_ATTR, TuneData, make_objective
 from chemchallenge.tuning.space import default_point, parse_search_space
-from chemchallenge.tuning.study import FINISHED, fail_stale, has_heartbeat, n_finished, open_study
+from chemchallenge.tuning.study import (
+    FINISHED,
+    GRACE_FACTOR,
+    fail_stale,
+    has_heartbeat,
+    n_finished,
+    open_study,
+)
 
 
 def tuning_dir(paths: Paths, name: str) -> Path:
@@ -195,7 +202,8 @@ def optimize(cfg: Config, paths: Paths, name: str, data: TuneData) -> optuna.Stu
                 if not said:
                     print(
                         f"tune-{name}: {done} trials finished, {running} running on other "
-                        "workers: waiting for them"
+                        "workers: waiting for them (the trial of a worker that died is re-run "
+                        f"after {GRACE_FACTOR * cfg.tune.heartbeat_s} s without a heartbeat)"
                     )
                     said = True
                 time.sleep(POLL_S)
