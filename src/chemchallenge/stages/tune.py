@@ -163,9 +163,9 @@ def optimize(cfg: Config, paths: Paths, name: str, data: TuneData) -> optuna.Stu
     re-enqueued with their params) and starts one only while finished + running trials are
     fewer than ``tune.n_trials``: several workers on one study stop at ``n_trials`` finished
     trials (one more per worker at most, when workers start trials within the same few
-    milliseconds). A worker that finds the budget held by trials running elsewhere waits for
-    them (on database storages, whose heartbeat fails a dead worker's trial, which a waiting
-    worker then re-runs), so that every worker ends on the complete study.
+    milliseconds). A worker that finds the budget held or exceeded by trials running elsewhere
+    waits for them (on database storages, whose heartbeat fails a dead worker's trial, which a
+    waiting worker then re-runs), so that every worker ends on the complete study.
     """
     mc = cfg.model(name)
     space = parse_search_space(name, mc.search_space)
@@ -182,13 +182,13 @@ def optimize(cfg: Config, paths: Paths, name: str, data: TuneData) -> optuna.Stu
     fail_stale(study)
     _enqueue_default(study, default)
     budget = cfg.tune.n_trials
-    if n_finished(study) >= budget:
+    # without a heartbeat (journal files) a RUNNING trial may be a dead process's: never wait
+    wait = has_heartbeat(study)
+    if n_finished(study) >= budget and not (wait and _running(study)):
         print(f"tune-{name}: study already has {n_finished(study)} finished trials")
         return study
     objective = _recording_errors(make_objective(data, space, default))
-    bar, progress = _progress(budget - n_finished(study), name, data.task.metric)
-    # without a heartbeat (journal files) a RUNNING trial may be a dead process's: never wait
-    wait = has_heartbeat(study)
+    bar, progress = _progress(max(budget - n_finished(study), 0), name, data.task.metric)
     deadline = None if cfg.tune.timeout is None else time.monotonic() + cfg.tune.timeout
     said = False
     try:
@@ -196,7 +196,9 @@ def optimize(cfg: Config, paths: Paths, name: str, data: TuneData) -> optuna.Stu
             fail_stale(study)
             done = n_finished(study)
             running = _running(study) if wait else 0
-            if done >= budget or (deadline is not None and time.monotonic() >= deadline):
+            if (done >= budget and not running) or (
+                deadline is not None and time.monotonic() >= deadline
+            ):
                 break
             if done + running >= budget:
                 if not said:
