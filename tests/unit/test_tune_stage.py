@@ -245,3 +245,26 @@ def test_heartbeat_setting(project: Paths) -> None:
     assert storage.get_heartbeat_interval() == 2 and storage.grace_period == 6
     with pytest.raises(ConfigError, match=r"tune\.heartbeat_s"):
         make_cfg(heartbeat_s=0)
+
+
+def test_failed_trial_records_its_error_and_default_reruns(
+    project: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import chemchallenge.tuning.objective as objective
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    real = objective.cross_validate
+    monkeypatch.setattr(objective, "cross_validate", boom)
+    with pytest.raises(RuntimeError, match="boom"):
+        tune.run(make_cfg(n_trials=2, pruner="none"), project, "ridge")
+    storage = make_storage(SQLITE, project.root)
+    (summary,) = optuna.get_all_study_summaries(storage)
+    study = optuna.load_study(study_name=summary.study_name, storage=storage)
+    (failed,) = study.trials
+    assert failed.state == optuna.trial.TrialState.FAIL
+    assert failed.user_attrs["error"] == "RuntimeError: boom" and failed.user_attrs["default"]
+    monkeypatch.setattr(objective, "cross_validate", real)
+    tune.run(make_cfg(n_trials=2, pruner="none"), project, "ridge")  # the default runs again
+    assert sum(bool(t.user_attrs.get("default")) for t in _trials(project, name="ridge")) == 1
