@@ -84,6 +84,9 @@ class TuneConfig:
     sampler: str = "tpe"
     pruner: str = "median"  # median | hyperband | none
     n_folds: int | None = None  # folds used per trial (None: all)
+    # database storages: a worker sends a heartbeat this often (s); a RUNNING trial silent for
+    # 3 heartbeats (its worker killed) is failed and retried by the next worker
+    heartbeat_s: int = 60
 
 
 @dataclass
@@ -293,6 +296,10 @@ def _check_tune_and_ensemble(cfg: Config) -> None:
             parse_search_space(name, model.search_space)
     if cfg.tune.n_trials < 1:
         raise ConfigError(f"tune.n_trials: need at least 1 trial, got {cfg.tune.n_trials}")
+    if not isinstance(cfg.tune.heartbeat_s, int) or cfg.tune.heartbeat_s < 1:
+        raise ConfigError(
+            f"tune.heartbeat_s: a whole number of seconds >= 1, got {cfg.tune.heartbeat_s!r}"
+        )
     n, k = cfg.tune.n_folds, cfg.prepare.cv.n_folds
     if n is not None and not 1 <= n <= k:
         raise ConfigError(f"tune.n_folds: {n} is not between 1 and prepare.cv.n_folds ({k})")

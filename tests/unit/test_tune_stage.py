@@ -217,3 +217,54 @@ def test_two_workers_share_one_study(project: Paths) -> None:
     assert sum(bool(t.user_attrs.get("default")) for t in trials) >= 1
     workers = {t.user_attrs["worker"] for t in trials}
     assert len(workers) == 2, workers
+
+
+def test_sampler_seeded_by_trial_number() -> None:
+    """Trial k draws from seed + k: two workers (two samplers) on one study never draw the
+    same params, and each trial draws what it would in a serial study."""
+    from chemchallenge.tuning.study import make_sampler
+
+    def draws(study: optuna.Study, samplers: list, n: int) -> list[float]:
+        out = []
+        for i in range(n):
+            study.sampler = samplers[i % len(samplers)]
+            trial = study.ask()
+            out.append(trial.suggest_float("x", 0, 1))
+            study.tell(trial, out[-1])
+        return out
+
+    for kind in ("tpe", "random"):
+        serial = draws(optuna.create_study(), [make_sampler(kind, 7)], 4)
+        assert serial == draws(optuna.create_study(), [make_sampler(kind, 7)], 4)
+        two = draws(optuna.create_study(), [make_sampler(kind, 7), make_sampler(kind, 7)], 4)
+        assert two == serial and len(set(two)) == 4  # start-up trials: random, seed + k
+
+
+def test_heartbeat_setting(project: Paths) -> None:
+    storage = make_storage(SQLITE, project.root, heartbeat_s=2)
+    assert storage.get_heartbeat_interval() == 2 and storage.grace_period == 6
+    with pytest.raises(ConfigError, match=r"tune\.heartbeat_s"):
+        make_cfg(heartbeat_s=0)
+
+
+def test_failed_trial_records_its_error_and_default_reruns(
+    project: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import chemchallenge.tuning.objective as objective
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    real = objective.cross_validate
+    monkeypatch.setattr(objective, "cross_validate", boom)
+    with pytest.raises(RuntimeError, match="boom"):
+        tune.run(make_cfg(n_trials=2, pruner="none"), project, "ridge")
+    storage = make_storage(SQLITE, project.root)
+    (summary,) = optuna.get_all_study_summaries(storage)
+    study = optuna.load_study(study_name=summary.study_name, storage=storage)
+    (failed,) = study.trials
+    assert failed.state == optuna.trial.TrialState.FAIL
+    assert failed.user_attrs["error"] == "RuntimeError: boom" and failed.user_attrs["default"]
+    monkeypatch.setattr(objective, "cross_validate", real)
+    tune.run(make_cfg(n_trials=2, pruner="none"), project, "ridge")  # the default runs again
+    assert sum(bool(t.user_attrs.get("default")) for t in _trials(project, name="ridge")) == 1

@@ -9,6 +9,10 @@ One stage per ``chemchallenge <stage>`` command. Every stage declares exactly:
   graph networks re-runs the graph models only;
 - the params.yaml keys it reads (:data:`STAGE_PARAMS`).
 
+Every output is cached, metrics and the submission included: ``dvc exp run --queue`` runs each
+experiment in a fresh git clone, where only cached outputs can be checked out; an uncached
+output missing there re-runs its stage (and, when it is not byte-identical, all below it).
+
 ``chemchallenge dvc-yaml`` writes the file; ``--check`` fails when it is out of date (a test
 and CI run it). Per-model stages are named ``tune-<model>`` / ``train-<model>``: DVC's
 ``foreach`` stages cannot have per-item dependency lists.
@@ -139,10 +143,6 @@ def _stage(cmd: str, deps: list[str], params: list[str], outs: list[Any], **more
     return stage
 
 
-def _no_cache(path: str) -> dict[str, dict[str, bool]]:
-    return {path: {"cache": False}}
-
-
 def _model_stages(cfg: Config, name: str) -> dict[str, dict]:
     kind = [KIND_MODULES[cfg.model(name).kind]] if cfg.model(name).kind in KIND_MODULES else []
     data = _model_data(cfg, name)
@@ -164,7 +164,7 @@ def _model_stages(cfg: Config, name: str) -> dict[str, dict]:
             _p(_REL.scores(name)),
             _p(_REL.curves(name)),
         ],
-        metrics=[_no_cache(_p(_REL.metrics(name)))],
+        metrics=[_p(_REL.metrics(name))],
     )
     return {f"tune-{name}": tune, f"train-{name}": train}
 
@@ -215,7 +215,7 @@ def build(cfg: Config) -> dict[str, Any]:
         + code_deps([_stage_module("ensemble")]),
         _params("ensemble"),
         _ensemble_files(),
-        metrics=[_no_cache(_p(_REL.metrics(ENSEMBLE)))],
+        metrics=[_p(_REL.metrics(ENSEMBLE))],
     )
     sub = cfg.submit.model
     sub_files = _ensemble_files() if sub == ENSEMBLE else _predictions([sub])
@@ -223,7 +223,7 @@ def build(cfg: Config) -> dict[str, Any]:
         "chemchallenge submit",
         _prepared("test.parquet", "task.json") + sub_files + code_deps([_stage_module("submit")]),
         _params("submit"),
-        [_no_cache("submissions/submission.csv")],
+        ["submissions/submission.csv"],
     )
     generated = _p(_REL.generated)
     stages["generate"] = _stage(
@@ -233,7 +233,7 @@ def build(cfg: Config) -> dict[str, Any]:
         + code_deps([_stage_module("generate")]),
         _params("generate"),
         [generated, _p(_REL.root / "dvclive" / "generate")],
-        metrics=[_no_cache(_p(_REL.root / "metrics" / "generation.json"))],
+        metrics=[_p(_REL.root / "metrics" / "generation.json")],
     )
     predictor = [*ens, sub] if sub != ENSEMBLE else ens
     estimators = sorted({_p(_REL.estimators(m)) for m in predictor if m != ENSEMBLE})

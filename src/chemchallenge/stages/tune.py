@@ -4,9 +4,10 @@ The objective is the challenge metric of K-fold CV on the fixed folds (``tune.n_
 of them per trial when set). Trial 0 evaluates the params.yaml defaults. The study lives
 in ``tune.storage`` (not a DVC output), so an interrupted run resumes where it stopped
 and several processes or machines can work on one study; only completed and pruned
-trials count towards ``tune.n_trials``. Writes ``models/<model>/best_params.json`` (the
-train stage merges its ``params`` over the model's), ``models/<model>/tuning/trials.csv``
-and the figures ``history.png``, ``importance.png``, ``parallel.png`` there.
+trials count towards ``tune.n_trials`` (see :func:`optimize` for several workers). Writes
+``models/<model>/best_params.json`` (the train stage merges its ``params`` over the
+model's), ``models/<model>/tuning/trials.csv`` and the figures ``history.png``,
+``importance.png``, ``parallel.png`` there.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,14 @@ from chemchallenge.paths import Paths
 from chemchallenge.tuning.figures import write_figures, write_trials
 from chemchallenge.tuning.objective import DEFAULT_ATTR, TuneData, make_objective
 from chemchallenge.tuning.space import default_point, parse_search_space
-from chemchallenge.tuning.study import FINISHED, n_finished, open_study
+from chemchallenge.tuning.study import (
+    FINISHED,
+    GRACE_FACTOR,
+    fail_stale,
+    has_heartbeat,
+    n_finished,
+    open_study,
+)
 
 
 def tuning_dir(paths: Paths, name: str) -> Path:
@@ -89,10 +98,43 @@ def _explain_overlap(name: str, params: dict[str, Any], space: dict[str, Any]) -
         )
 
 
-def _enqueue_default(study: optuna.Study, default: dict[str, Any]) -> None:
+#: user attribute of a trial whose objective raised (or was interrupted): the error
+ERROR_ATTR = "error"
+
+
+def _default_pending(study: optuna.Study) -> bool:
+    """A trial of the params.yaml defaults is finished, queued, running, or failed by the
+    heartbeat (its worker died: the storage's retry callback re-enqueues it)."""
     live = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.WAITING, TrialState.RUNNING)
-    if not any(t.user_attrs.get(DEFAULT_ATTR) for t in study.get_trials(False, states=live)):
+    retried = has_heartbeat(study)
+    for t in study.get_trials(deepcopy=False):
+        if t.user_attrs.get(DEFAULT_ATTR) and (
+            t.state in live
+            or (retried and t.state == TrialState.FAIL and ERROR_ATTR not in t.user_attrs)
+        ):
+            return True
+    return False
+
+
+def _enqueue_default(study: optuna.Study, default: dict[str, Any]) -> None:
+    if not _default_pending(study):
         study.enqueue_trial(default, user_attrs={DEFAULT_ATTR: True})
+
+
+def _recording_errors(objective: Any) -> Any:
+    """The objective, recording why a trial failed in its user attribute ``error`` (a trial
+    failed without one was failed by the heartbeat: its worker died)."""
+
+    def wrapped(trial: optuna.Trial) -> float:
+        try:
+            return objective(trial)
+        except optuna.TrialPruned:
+            raise
+        except BaseException as err:
+            trial.set_user_attr(ERROR_ATTR, f"{type(err).__name__}: {err}"[:500])
+            raise
+
+    return wrapped
 
 
 def _progress(total: int, name: str, metric: str) -> tuple[tqdm, Any]:
@@ -107,8 +149,25 @@ def _progress(total: int, name: str, metric: str) -> tuple[tqdm, Any]:
     return bar, callback
 
 
+def _running(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+
+
+#: seconds between two looks at a study whose budget is held by other workers' trials
+POLL_S = 2.0
+
+
 def optimize(cfg: Config, paths: Paths, name: str, data: TuneData) -> optuna.Study:
-    """Open (or resume) the study and run the trials still missing."""
+    """Open (or resume) the study and run the trials still missing, one at a time.
+
+    Before each trial the worker fails the trials of dead workers (heartbeat; they are
+    re-enqueued with their params) and starts one only while finished + running trials are
+    fewer than ``tune.n_trials``: several workers on one study stop at ``n_trials`` finished
+    trials (one more per worker at most, when workers start trials within the same few
+    milliseconds). A worker that finds the budget held or exceeded by trials running elsewhere
+    waits for them (on database storages, whose heartbeat fails a dead worker's trial, which a
+    waiting worker then re-runs), so that every worker ends on the complete study.
+    """
     mc = cfg.model(name)
     space = parse_search_space(name, mc.search_space)
     metric = get_metric(data.task.metric, data.task.task_type)
@@ -121,21 +180,41 @@ def optimize(cfg: Config, paths: Paths, name: str, data: TuneData) -> optuna.Stu
         study.set_user_attr("model", name)
     _explain_overlap(name, mc.params, mc.search_space)
     default = default_point(space, mc.params)
+    fail_stale(study)
     _enqueue_default(study, default)
-    remaining = cfg.tune.n_trials - n_finished(study)
-    if remaining <= 0:
+    budget = cfg.tune.n_trials
+    # without a heartbeat (journal files) a RUNNING trial may be a dead process's: never wait
+    wait = has_heartbeat(study)
+    if n_finished(study) >= budget and not (wait and _running(study)):
         print(f"tune-{name}: study already has {n_finished(study)} finished trials")
         return study
-    objective = make_objective(data, space, default)
-    bar, progress = _progress(remaining, name, data.task.metric)
+    objective = _recording_errors(make_objective(data, space, default))
+    bar, progress = _progress(max(budget - n_finished(study), 0), name, data.task.metric)
+    deadline = None if cfg.tune.timeout is None else time.monotonic() + cfg.tune.timeout
+    said = False
     try:
-        study.optimize(
-            objective,
-            n_trials=remaining,
-            timeout=cfg.tune.timeout,
-            callbacks=[optuna.study.MaxTrialsCallback(cfg.tune.n_trials, FINISHED), progress],
-            gc_after_trial=False,
-        )
+        while True:
+            fail_stale(study)
+            done = n_finished(study)
+            running = _running(study) if wait else 0
+            if (done >= budget and not running) or (
+                deadline is not None and time.monotonic() >= deadline
+            ):
+                break
+            if done + running >= budget:
+                if not said:
+                    print(
+                        f"tune-{name}: {done} trials finished, {running} running on other "
+                        "workers: waiting for them (the trial of a worker that died is re-run "
+                        f"after {GRACE_FACTOR * cfg.tune.heartbeat_s} s without a heartbeat)"
+                    )
+                    said = True
+                time.sleep(POLL_S)
+                continue
+            left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
+            study.optimize(
+                objective, n_trials=1, timeout=left, callbacks=[progress], gc_after_trial=False
+            )
     finally:
         bar.close()
     return study
