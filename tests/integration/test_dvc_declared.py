@@ -237,7 +237,7 @@ out.write_text(json.dumps(record))
 
 def stage_runs(cfg_params: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(dvc.yaml stage, stage module, name) in pipeline order."""
-    runs = [("prepare", "prepare", "")]
+    runs = [("check", "check", ""), ("prepare", "prepare", "")]
     runs += [(f"featurize-{f}", "featurize", f) for f in cfg_params["featurize"]["featurizers"]]
     for m in cfg_params["train"]["models"]:
         runs += [(f"tune-{m}", "tune", m), (f"train-{m}", "train", m)]

@@ -38,6 +38,20 @@ HEADER = (
 )
 #: params.yaml keys each stage reads (``{name}``: the model or featurizer of the stage)
 STAGE_PARAMS: dict[str, list[str]] = {
+    # every section: a typo anywhere stops `dvc repro` here, before any training
+    "check": [
+        "seed",
+        "data",
+        "prepare",
+        "featurize",
+        "models",
+        "train",
+        "tune",
+        "ensemble",
+        "submit",
+        "generate",
+        "report",
+    ],
     "prepare": ["seed", "data", "prepare"],
     "featurize": ["featurize.n_jobs", "featurize.featurizers.{name}"],
     "tune": ["seed", "tune", "models.{name}"],
@@ -273,7 +287,19 @@ def build(cfg: Config) -> dict[str, Any]:
             _p(_REL.reports / "figures"),
         ],
     )
-    return {"stages": stages, "plots": _plots(cfg, models)}
+    checked = _p(_REL.params_checked)
+    for stage in stages.values():  # DVC runs `check` first; its output never changes
+        stage["deps"].insert(0, checked)
+    # the tree models are checked by building them (their kind's module); the networks by
+    # the torch-free deep_params.py, which check.py imports itself
+    tabular = [m for m in _kind_modules(cfg, models) if m != DEEP]
+    check = _stage(
+        "chemchallenge check",
+        code_deps([_stage_module("check"), *tabular]),
+        _params("check"),
+        [checked],
+    )
+    return {"stages": {"check": check, **stages}, "plots": _plots(cfg, models)}
 
 
 def _plots(cfg: Config, models: list[str]) -> list[dict]:
