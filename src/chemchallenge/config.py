@@ -58,6 +58,7 @@ class PrepareConfig:
 @dataclass
 class FeaturizeConfig:
     n_jobs: int = -1
+    max_error_rate: float = 0.01  # share of molecules a featurizer may fail on (NaN rows)
     featurizers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -273,6 +274,9 @@ def _check_ranges(cfg: Config) -> None:
             obj = getattr(obj, part)
         if (low is not None and obj < low) or (high is not None and obj > high):
             raise ConfigError(f"{key}: {obj!r} is out of range: must be {what}")
+    rate = cfg.featurize.max_error_rate
+    if not 0 <= rate <= 1:
+        raise ConfigError(f"featurize.max_error_rate: {rate!r} must be between 0 and 1")
     if cfg.featurize.n_jobs == 0:
         raise ConfigError("featurize.n_jobs: 0 is not allowed: -1 (all cores) or at least 1")
     timeout = cfg.tune.timeout

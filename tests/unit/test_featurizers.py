@@ -11,7 +11,7 @@ from rdkit.Chem import Descriptors, MACCSkeys
 from rdkit.Chem import rdFingerprintGenerator as rfg
 
 import chemchallenge.features.compute as compute
-from chemchallenge.errors import ConfigError
+from chemchallenge.errors import ChemChallengeError, ConfigError
 from chemchallenge.features.base import FEATURIZERS, Featurizer, build_featurizer
 from chemchallenge.features.compute import featurize_smiles, resolve_n_jobs
 
@@ -218,9 +218,13 @@ def test_featurizer_exception_gives_nan_and_warning(monkeypatch):
         return Broken()
 
     monkeypatch.setitem(FEATURIZERS, "broken", broken)
-    with pytest.warns(RuntimeWarning, match="failed on 1 of 2"):
-        x, _ = featurize_smiles("broken", {}, ["CCO", SMILES[0]], n_jobs=1, progress=False)
+    smiles = ["CCO", SMILES[0]]
+    with pytest.warns(RuntimeWarning, match=r"failed on 1 of 2 molecules \(50.0%\): row 1"):
+        x, _ = featurize_smiles("broken", {}, smiles, n_jobs=1, progress=False, max_error_rate=0.5)
     assert x[0].tolist() == [1.0, 1.0] and np.isnan(x[1]).all()
+    # above featurize.max_error_rate the stage stops, naming the molecules
+    with pytest.raises(ChemChallengeError, match=r"failed on 1 of 2 .*row 1 .*max_error_rate"):
+        featurize_smiles("broken", {}, smiles, n_jobs=1, progress=False, max_error_rate=0.01)
 
 
 def test_resolve_n_jobs():

@@ -184,3 +184,18 @@ def test_context_reads_the_generation_record_and_the_candidates_stage(tmp_path: 
     note = _candidates(ctx, None)  # type: ignore[arg-type]  # nothing is drawn
     assert isinstance(note, Note) and "skipped: models/baseline/estimators.pt" in note.text
     assert len(generation_sentences(ctx, facts)) == 1
+
+
+def test_strict_mode_raises_what_is_otherwise_a_note(monkeypatch) -> None:
+    from chemchallenge.report.items import Note, Section, safe
+
+    def broken() -> None:
+        raise ValueError("figure exploded")
+
+    monkeypatch.delenv("CHEMCHALLENGE_STRICT", raising=False)
+    section = Section("s", "S")
+    assert safe(section, "the broken figure", broken) is None
+    assert any(isinstance(i, Note) and "figure exploded" in i.text for i in section.items)
+    monkeypatch.setenv("CHEMCHALLENGE_STRICT", "1")
+    with pytest.raises(ValueError, match="figure exploded"):
+        safe(Section("s", "S"), "the broken figure", broken)

@@ -31,7 +31,7 @@ import numpy as np
 from rdkit import Chem, rdBase
 from tqdm.auto import tqdm
 
-from chemchallenge.errors import ConfigError
+from chemchallenge.errors import ChemChallengeError, ConfigError
 from chemchallenge.features.base import Featurizer, build_featurizer, is_batched
 
 #: Start a pool only when the serial estimate of the remaining work exceeds this. Measured
@@ -78,9 +78,11 @@ def busy_cores() -> int:
     return 0
 
 
-def _fill(featurizer: Featurizer, smiles: Sequence[Any], out: np.ndarray) -> tuple[int, int]:
-    """Featurize ``smiles`` into the rows of ``out``; return (unparsable, featurizer errors)."""
-    bad = errors = 0
+def _fill(featurizer: Featurizer, smiles: Sequence[Any], out: np.ndarray) -> tuple[int, list[int]]:
+    """Featurize ``smiles`` into the rows of ``out``; return (unparsable count, the rows the
+    featurizer failed on)."""
+    bad = 0
+    errors: list[int] = []
     with rdBase.BlockLogs():  # unparsable SMILES become NaN rows, not log noise
         for i, smi in enumerate(smiles):
             mol = Chem.MolFromSmiles(smi) if isinstance(smi, str) and smi else None
@@ -92,7 +94,7 @@ def _fill(featurizer: Featurizer, smiles: Sequence[Any], out: np.ndarray) -> tup
                 out[i] = featurizer(mol)
             except Exception:
                 out[i] = np.nan
-                errors += 1
+                errors.append(i)
     return bad, errors
 
 
@@ -104,7 +106,7 @@ def _init_worker(
     _WORKER["out"] = None if buf is None else np.frombuffer(buf, np.float32).reshape(-1, d)
 
 
-def _work(start: int, chunk: list[Any]) -> tuple[int, int, int, int, np.ndarray | None]:
+def _work(start: int, chunk: list[Any]) -> tuple[int, int, int, list[int], np.ndarray | None]:
     shared = _WORKER["out"]
     if shared is not None:  # rows [first, n) of the output live in the shared buffer
         block = shared[start - _WORKER["first"] :][: len(chunk)]
@@ -132,13 +134,15 @@ class _Run:
         self.names = list(self.featurizer.names)
         n, d = len(smiles), len(self.names)
         self.out = np.empty((n, d), np.float32)
-        self.bad = self.errors = 0
+        self.bad = 0
+        self.failed: list[int] = []  # rows the featurizer raised on
         show = progress and n > 0
         self.bar = tqdm(total=n, desc=f"featurize {name}", unit="mol", disable=not show)
 
     def serial(self, start: int, stop: int) -> None:
         b, e = _fill(self.featurizer, self.smiles[start:stop], self.out[start:stop])
-        self.bad, self.errors = self.bad + b, self.errors + e
+        self.bad += b
+        self.failed += [start + i for i in e]
         self.bar.update(stop - start)
 
     def batched(self, block: int = 1024) -> None:
@@ -168,7 +172,7 @@ class _Run:
                             self.out[i] = self.featurizer.featurize_many([mol])[0]  # type: ignore[attr-defined]
                         except Exception:
                             self.out[i] = np.nan
-                            self.errors += 1
+                            self.failed.append(i)
             self.bar.update(stop - start)
 
     def probe(self) -> tuple[int, float]:
@@ -201,7 +205,8 @@ class _Run:
                     s, m, b, e, block = future.result()
                     if block is not None:
                         self.out[s : s + m] = block
-                    self.bad, self.errors = self.bad + b, self.errors + e
+                    self.bad += b
+                    self.failed += [s + i for i in e]
                     self.bar.update(m)
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
@@ -209,6 +214,23 @@ class _Run:
         if buf is not None:
             self.out[start:] = np.frombuffer(buf, np.float32).reshape(rest, d)
             buf.close()
+
+
+def _report_failures(name: str, run: _Run, max_error_rate: float) -> None:
+    n_parsed = max(len(run.smiles) - run.bad, 1)
+    rows = sorted(run.failed)
+    shown = ", ".join(f"row {i} {run.smiles[i]!r}" for i in rows[:5])
+    more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    what = (
+        f"featurizer {name!r} failed on {len(rows)} of {n_parsed} molecules "
+        f"({len(rows) / n_parsed:.1%}): {shown}{more}"
+    )
+    if len(rows) / n_parsed > max_error_rate:
+        raise ChemChallengeError(
+            f"{what}; above featurize.max_error_rate ({max_error_rate:g}): fix the featurizer "
+            "or its params, or raise the rate to accept NaN rows"
+        )
+    warnings.warn(f"{what} (rows set to NaN)", RuntimeWarning, stacklevel=3)
 
 
 def _per_molecule(run: _Run, name: str, workers: int) -> None:
@@ -241,6 +263,7 @@ def featurize_smiles(
     smiles: Sequence[str | None],
     n_jobs: int = -1,
     progress: bool = True,
+    max_error_rate: float = 0.01,
 ) -> tuple[np.ndarray, list[str]]:
     """Featurize SMILES with the featurizer declared as ``name: params``.
 
@@ -255,6 +278,10 @@ def featurize_smiles(
         only when the measured cost of the work and the idle cores make it pay.
     progress
         Show a tqdm progress bar.
+    max_error_rate
+        Share of the parsed molecules the featurizer may fail on (their rows become NaN,
+        with a warning naming them); above it the stage stops, naming them: a broken
+        featurizer must not turn into imputed columns silently.
 
     Returns
     -------
@@ -263,16 +290,11 @@ def featurize_smiles(
     """
     workers = resolve_n_jobs(n_jobs)
     run = _Run(name, dict(params or {}), list(smiles), workers, progress)
-    n = len(run.smiles)
     with run.bar:
         if is_batched(run.featurizer):  # a neural network: batched, with torch's own threads
             run.batched()
         else:
             _per_molecule(run, name, workers)
-    if run.errors:
-        warnings.warn(
-            f"featurizer {name!r} failed on {run.errors} of {n} molecules (rows set to NaN)",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+    if run.failed:
+        _report_failures(name, run, max_error_rate)
     return run.out, run.names

@@ -53,7 +53,11 @@ STAGE_PARAMS: dict[str, list[str]] = {
         "report",
     ],
     "prepare": ["seed", "data", "prepare"],
-    "featurize": ["featurize.n_jobs", "featurize.featurizers.{name}"],
+    "featurize": [
+        "featurize.n_jobs",
+        "featurize.max_error_rate",
+        "featurize.featurizers.{name}",
+    ],
     "tune": ["seed", "tune", "models.{name}"],
     "train": ["seed", "models.{name}"],
     "ensemble": ["train.models", "models", "ensemble"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import os
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -122,11 +123,20 @@ class FigureStore:
         return self.by_name.get(name)
 
 
+def strict() -> bool:
+    """``CHEMCHALLENGE_STRICT=1`` (CI sets it): a part of the report that fails stops the
+    report stage instead of becoming a note."""
+    return os.environ.get("CHEMCHALLENGE_STRICT", "").lower() in ("1", "true", "yes")
+
+
 def safe(section: Section, what: str, build: Callable[[], Any]) -> Any:
-    """Run one part of a section; an unexpected error becomes a note, not a crash."""
+    """Run one part of a section; an unexpected error becomes a note, not a crash (in
+    :func:`strict` mode it is raised)."""
     try:
         result = build()
     except Exception as err:
+        if strict():
+            raise
         plt.close("all")
         log.warning("report: %s failed: %s\n%s", what, err, traceback.format_exc())
         section.add(Note(f"{what} could not be built: {type(err).__name__}: {err}"))

@@ -52,7 +52,13 @@ def run(cfg: Config, paths: Paths, name: str) -> None:
     smiles = train_smiles + test_smiles
 
     t0 = time.perf_counter()
-    x, names = featurize_smiles(name, featurizers[name], smiles, n_jobs=cfg.featurize.n_jobs)
+    x, names = featurize_smiles(
+        name,
+        featurizers[name],
+        smiles,
+        n_jobs=cfg.featurize.n_jobs,
+        max_error_rate=cfg.featurize.max_error_rate,
+    )
     seconds = time.perf_counter() - t0
     clash = sorted(set(names) & set(META_COLUMNS))
     if clash:
