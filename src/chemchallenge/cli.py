@@ -148,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
+    # this interpreter's hash seed is already fixed; the variable reaches the processes it
+    # starts (featurizer and DDP workers under spawn/forkserver), so their set/dict orders match
     os.environ.setdefault("PYTHONHASHSEED", "0")
     # idle OpenMP threads sleep instead of spinning: XGBoost/torch stay fast on 2 shared cores
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
