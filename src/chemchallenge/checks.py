@@ -42,9 +42,26 @@ def _task(cfg: Config, paths: Paths) -> TaskSpec:
 
 
 def check_featurizers(cfg: Config) -> None:
-    from chemchallenge.features.base import build_featurizer
+    """Build every featurizer; a transfer featurizer (a pretrained network: seconds to load)
+    only has its settings checked here, its ``exclude`` list when ``featurize`` builds it."""
+    from chemchallenge.errors import ConfigError
+    from chemchallenge.features.base import (
+        FEATURIZERS,
+        build_featurizer,
+        featurizer_type,
+        is_transfer,
+    )
 
     for name, params in cfg.featurize.featurizers.items():
+        if is_transfer(name, params):
+            import chemchallenge.features.transfer  # noqa: F401  (fills the registry)
+
+            settings = {k: v for k, v in (params or {}).items() if k != "type"}
+            try:
+                FEATURIZERS[featurizer_type(name, params)].check_settings(**settings)
+            except (ConfigError, TypeError) as err:
+                raise ConfigError(f"featurize.featurizers.{name}: {err}") from err
+            continue
         build_featurizer(name, params)  # its errors name featurize.featurizers.<name>
 
 

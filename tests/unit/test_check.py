@@ -52,6 +52,11 @@ def test_the_repository_params_pass(tmp_path: Path, capsys: pytest.CaptureFixtur
         ),
         ({"generate": {"vae": {"epoch": 3}}}, "generate", "epoch"),
         ({"report": {"titel": "x"}}, "report", "titel"),
+        (
+            {"featurize": {"featurizers": {"admet_ai": {"physchem": "yes"}}}},
+            "featurize.featurizers.admet_ai",
+            "physchem",
+        ),
         ({"featurize": {"featurizers": {"morgan": {"radius": 2, "nbits": 64}}}}, "morgan", "nbits"),
     ],
 )

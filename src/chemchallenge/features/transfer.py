@@ -69,6 +69,35 @@ INSTALL_HINT = (
 _MODELS: dict[str, Any] = {}
 
 
+def _folders() -> list[Any]:
+    try:
+        from admet_ai.constants import DEFAULT_MODELS_DIR
+    except ImportError as err:
+        raise ConfigError(INSTALL_HINT) from err
+    return [
+        f
+        for f in sorted(p for p in DEFAULT_MODELS_DIR.iterdir() if p.is_dir())
+        if any(f.glob("**/*.pt"))
+    ]
+
+
+def _endpoints() -> list[str]:
+    """The endpoint names, read from the checkpoints without building the networks (what
+    ``chemchallenge check`` needs, in a fraction of the time of :func:`_load`)."""
+    if _MODELS:
+        return [t for tasks in _MODELS["tasks"] for t in tasks]
+    if "endpoints" not in _NAMES:
+        from chemprop.models.utils import load_output_columns
+
+        _NAMES["endpoints"] = [
+            str(t) for f in _folders() for t in load_output_columns(sorted(f.glob("**/*.pt"))[0])
+        ]
+    return list(_NAMES["endpoints"])
+
+
+_NAMES: dict[str, list[str]] = {}
+
+
 def _load() -> dict[str, Any]:
     """admet-ai's model ensembles, loaded once: ``{"tasks": [[...], ...], "models": [[...]]}``."""
     if not _MODELS:
@@ -96,6 +125,23 @@ def _matches(name: str, pattern: str) -> bool:
     return fnmatch.fnmatchcase(name.lower(), pattern.lower())
 
 
+def _check_settings(
+    physchem: Any = False,
+    exclude: Any = None,
+    batch_size: Any = 256,
+    leak_threshold: Any = LEAK_THRESHOLD,
+) -> None:
+    if not isinstance(physchem, bool):
+        raise ConfigError(f"admet_ai: physchem must be true or false, got {physchem!r}")
+    exclude = [] if exclude is None else exclude
+    if isinstance(exclude, str) or not all(isinstance(p, str) for p in exclude):
+        raise ConfigError(f"admet_ai: exclude must be a list of names/patterns: {exclude!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"admet_ai: batch_size must be a positive integer: {batch_size!r}")
+    if isinstance(leak_threshold, bool) or not isinstance(leak_threshold, int | float):
+        raise ConfigError(f"admet_ai: leak_threshold must be a number: {leak_threshold!r}")
+
+
 class AdmetAI:
     """Predictions of admet-ai's pretrained ADMET models as one float32 vector.
 
@@ -117,6 +163,10 @@ class AdmetAI:
     #: a transfer featurizer: the featurize stage writes a leak report beside its output
     transfer = True
 
+    #: the settings' types, checked without loading admet-ai (``chemchallenge check``); the
+    #: ``exclude`` patterns are matched against the endpoints when the featurizer is built
+    check_settings = staticmethod(_check_settings)
+
     def __init__(
         self,
         physchem: bool = False,
@@ -124,18 +174,10 @@ class AdmetAI:
         batch_size: int = 256,
         leak_threshold: float = LEAK_THRESHOLD,
     ) -> None:
-        if not isinstance(physchem, bool):
-            raise ConfigError(f"admet_ai: physchem must be true or false, got {physchem!r}")
+        self.check_settings(physchem, exclude, batch_size, leak_threshold)
         exclude = [] if exclude is None else exclude
-        if isinstance(exclude, str) or not all(isinstance(p, str) for p in exclude):
-            raise ConfigError(f"admet_ai: exclude must be a list of names/patterns: {exclude!r}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(f"admet_ai: batch_size must be a positive integer: {batch_size!r}")
-        if isinstance(leak_threshold, bool) or not isinstance(leak_threshold, int | float):
-            raise ConfigError(f"admet_ai: leak_threshold must be a number: {leak_threshold!r}")
         self.leak_threshold = float(leak_threshold)
-        loaded = _load()
-        self.endpoints = [t for tasks in loaded["tasks"] for t in tasks]
+        self.endpoints = _endpoints()  # the networks are loaded when featurizing
         every = PHYSCHEM + self.endpoints
         unknown = [p for p in exclude if not any(_matches(n, p) for n in every)]
         if unknown:
@@ -208,6 +250,9 @@ def admet_ai(
 ) -> AdmetAI:
     """admet-ai's predicted ADMET endpoints (and optionally its physico-chemical values)."""
     return AdmetAI(physchem, exclude, batch_size, leak_threshold)
+
+
+admet_ai.check_settings = _check_settings  # type: ignore[attr-defined]  (chemchallenge check)
 
 
 # ---------------------------------------------------------------------------------------
