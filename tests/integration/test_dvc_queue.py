@@ -155,7 +155,8 @@ def test_two_queued_experiments_in_parallel(tmp_path: Path) -> None:
 
     logs = {n: project.run("dvc", "queue", "logs", n, label=f"logs {n}") for n in EXPERIMENTS}
     ran = {n: set(re.findall(r"Running stage '([^']+)'", log)) for n, log in logs.items()}
-    assert ran["report-only"] == {"report"}, logs["report-only"][-4000:]
+    # `check` re-runs on any params.yaml change (seconds; its output is constant text)
+    assert ran["report-only"] == {"check", "report"}, logs["report-only"][-4000:]
     assert {"tune-xgb", "train-xgb", "ensemble", "report"} <= ran["xgb-depth4"], ran
     assert not ran["xgb-depth4"] & {"prepare", "featurize-morgan", "train-baseline", "generate"}
     assert "study already has" not in logs["xgb-depth4"]  # a fresh study in its workspace
