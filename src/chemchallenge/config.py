@@ -92,7 +92,7 @@ class TuneConfig:
 
 @dataclass
 class EnsembleConfig:
-    method: str = "weights"  # mean_topk | weights | stacking
+    method: str = "weights"  # mean_topk | weights | stacking | label_stacking
     top_k: int = 3
     models: list[str] | str = "all"
     tune_thresholds: bool = True
@@ -214,7 +214,7 @@ _CHOICES = {
     "prepare.cv.split": ("auto", "random", "stratified", "multilabel", "scaffold"),
     "tune.pruner": ("median", "hyperband", "none"),
     "tune.sampler": ("tpe", "random"),
-    "ensemble.method": ("mean_topk", "weights", "stacking"),
+    "ensemble.method": ("mean_topk", "weights", "stacking", "label_stacking"),
 }
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from chemchallenge.ensemble.nested import nested_cv
-from chemchallenge.ensemble.stacking import fit_stacker
+from chemchallenge.ensemble.stacking import fit_label_stacker, fit_stacker
 from chemchallenge.ensemble.thresholds import GRID, tune_thresholds, uses_thresholds
 from chemchallenge.ensemble.weights import (
     WeightedMean,
@@ -168,3 +168,28 @@ def test_multiclass_stacking_and_weights() -> None:
     pred = st.predict(P)
     assert np.allclose(pred.sum(axis=1), 1.0)
     assert score("accuracy", y, pred, task) > 0.9
+
+
+def test_label_stacking_uses_the_other_labels() -> None:
+    """Label b follows label a (P(b | a) ~ 0.95) but the members see b only through noise:
+    per-label stacking cannot recover b, label stacking can (through a's predictions)."""
+    rng = np.random.default_rng(3)
+    n = 600
+    a = (rng.random(n) < 0.5).astype(float)
+    b = np.where(rng.random(n) < 0.95, a, 1 - a)
+    y = np.column_stack([a, b])
+    y[:30, 1] = np.nan  # missing labels are ignored
+    p_a = np.clip(0.6 * a + 0.2 + 0.2 * rng.random(n), 0.01, 0.99)
+    p_b = rng.random(n)  # the members know nothing of b
+    P = np.stack([np.column_stack([p_a, p_b]), np.column_stack([p_a, rng.random(n)])], axis=1)
+    folds = np.arange(n) % 4
+    own = nested_cv(P, y, folds, ML, lambda P_, y_: fit_stacker(P_, y_, ML), tune=False)
+    cross = nested_cv(P, y, folds, ML, lambda P_, y_: fit_label_stacker(P_, y_, ML), tune=False)
+    assert np.mean(cross.at_05) > np.mean(own.at_05) + 0.1
+    stacker = fit_label_stacker(P, y, ML)
+    assert stacker.coef.shape == (2, 4) and abs(stacker.coef[1, 0]) > abs(stacker.coef[1, 1])
+    again = combiner_from_dict(stacker.to_dict(), ML)
+    assert np.allclose(again.predict(P), stacker.predict(P))
+    # one output per decision elsewhere: the plain stacker
+    Pr, yr = _regression()
+    assert not fit_label_stacker(Pr, yr, REG).cross

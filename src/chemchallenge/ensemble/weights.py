@@ -139,6 +139,10 @@ def fit_weights(P: np.ndarray, y: np.ndarray, task: TaskSpec) -> WeightedMean:
     return WeightedMean(w / w.sum())
 
 
+#: the values of ``ensemble.method``
+METHODS = ("mean_topk", "weights", "stacking", "label_stacking")
+
+
 def make_fit(
     method: str, task: TaskSpec, top_k: int = 3
 ) -> Callable[[np.ndarray, np.ndarray], Combiner]:
@@ -151,7 +155,11 @@ def make_fit(
         from chemchallenge.ensemble.stacking import fit_stacker
 
         return lambda P, y: fit_stacker(P, y, task)
-    raise ConfigError(f"ensemble.method: {method!r} is not one of mean_topk, weights, stacking")
+    if method == "label_stacking":
+        from chemchallenge.ensemble.stacking import fit_label_stacker
+
+        return lambda P, y: fit_label_stacker(P, y, task)
+    raise ConfigError(f"ensemble.method: {method!r} is not one of {', '.join(METHODS)}")
 
 
 def combiner_from_dict(d: dict[str, Any], task: TaskSpec) -> Combiner:

@@ -1,8 +1,9 @@
 """Stage `ensemble`: combine trained models on their out-of-fold predictions.
 
 ``ensemble.method``: ``mean_topk`` (mean of the k best models by CV), ``weights``
-(non-negative weights summing to one, fitted on OOF) or ``stacking`` (a linear model on
-OOF). For F1-type metrics, per-target decision thresholds are tuned on OOF too. The
+(non-negative weights summing to one, fitted on OOF), ``stacking`` (a linear model on
+OOF) or ``label_stacking`` (multi-label: each label's stacker also sees the other labels'
+predictions). For F1-type metrics, per-target decision thresholds are tuned on OOF too. The
 honest score is nested CV (see :mod:`chemchallenge.ensemble.nested`), reported at 0.5
 and with tuned thresholds, next to the best single model scored the same way.
 
@@ -203,12 +204,12 @@ def run(cfg: Config, paths: Paths) -> None:
 
 def _weights(names: list[str], d: dict, task: TaskSpec) -> dict:
     """Per-member weight (weighted means), or per-output member coefficients (stacking;
-    multi-class: the coefficient of each member's own log-probability of the class)."""
+    multi-class and label stacking: the coefficient of each member's own output)."""
     if "weights" in d:
         return dict(zip(names, d["weights"]))
     coef = np.asarray(d["coef"])
     cols = task.output_columns
-    if task.task_type == TaskType.MULTICLASS:
+    if task.task_type == TaskType.MULTICLASS or d.get("cross"):
         k = len(cols)
         return {
             c: {m: float(coef[i, j * k + i]) for j, m in enumerate(names)}
