@@ -25,7 +25,6 @@ Usage: ``python benchmarks/bench_pieces.py [--admet-dir ../shared/data/challenge
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -36,7 +35,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from bench_transfer import ROOT, fold_scores, load, oof, per_fold, run, spread
+from bench_transfer import ROOT, finish, fold_scores, load, oof, per_fold, run, spread
 
 #: name -> (params.yaml model whose kind/params are used, features, extra params)
 MODELS: dict[str, tuple[str, list[str], dict[str, Any]]] = {
@@ -205,18 +204,13 @@ def main() -> None:
     t0 = time.perf_counter()
     if not args.skip_demo:
         out["demo"] = demo(base)
-    challenge = Path(args.admet_dir)
     if args.skip_admet:
         pass
-    elif (challenge / "X_train.csv").exists():
-        out["admet"] = admet(base, challenge)
+    elif Path(args.admet_dir, "X_train.csv").exists():
+        out["admet"] = admet(base, Path(args.admet_dir))
     else:
-        print(f"\n(challenge-admet skipped: {challenge} not found)")
-    out["wall_s"] = round(time.perf_counter() - t0, 1)
-    out["load_average_end"] = os.getloadavg()[0]
-    print(f"\nwall {out['wall_s']} s; load average {out['load_average_end']:.1f}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=2, default=float))
+        print(f"\n(challenge-admet skipped: {args.admet_dir} not found)")
+    finish(out, t0, args.json)
 
 
 if __name__ == "__main__":

@@ -337,16 +337,21 @@ def main() -> None:
         smiles = pd.read_parquet(base / "demo/data/prepared/train.parquet")["smiles"].tolist()
         out["inference"] = admet_ai_timing(smiles[:1000])
         print(f"admet_ai inference: {out['inference']}")
-    challenge = Path(args.admet_dir)
-    if (challenge / "X_train.csv").exists():
-        out["admet"] = admet(base, challenge)
+    if Path(args.admet_dir, "X_train.csv").exists():
+        out["admet"] = admet(base, Path(args.admet_dir))
     else:
-        print(f"\n(challenge-admet skipped: {challenge} not found)")
+        print(f"\n(challenge-admet skipped: {args.admet_dir} not found)")
+    finish(out, t0, args.json)
+
+
+def finish(out: dict[str, Any], t0: float, json_path: str | None) -> None:
+    """Wall time and load average at the end, printed and added to ``out`` (written to
+    ``json_path`` when given)."""
     out["wall_s"] = round(time.perf_counter() - t0, 1)
     out["load_average_end"] = os.getloadavg()[0]
     print(f"\nwall {out['wall_s']} s; load average {out['load_average_end']:.1f}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=2, default=float))
+    if json_path:
+        Path(json_path).write_text(json.dumps(out, indent=2, default=float))
 
 
 if __name__ == "__main__":
