@@ -41,9 +41,9 @@ from bench_transfer import ROOT, finish, fold_scores, load, oof, per_fold, run, 
 MODELS: dict[str, tuple[str, list[str], dict[str, Any]]] = {
     "xgb rdkit2d": ("xgb", ["rdkit2d"], {}),
     "xgb rdkit2d+admet_ai": ("xgb", ["rdkit2d", "admet_ai"], {}),
-    "dmpnn": ("dmpnn", [], {}),
+    "dmpnn": ("dmpnn", [], {"use_descriptors": False}),
     "dmpnn + descriptors": ("dmpnn", ["rdkit2d", "admet_ai"], {"use_descriptors": True}),
-    "attentivefp": ("attentivefp", [], {}),
+    "attentivefp": ("attentivefp", [], {"use_descriptors": False}),
     "attentivefp + descriptors": (
         "attentivefp",
         ["rdkit2d", "admet_ai"],

@@ -78,13 +78,33 @@ def check_models(cfg: Config, paths: Paths) -> None:
             from chemchallenge.models.deep_params import resolve_params
 
             try:
-                resolve_params(mc.kind, dict(mc.params))
+                resolved = resolve_params(mc.kind, dict(mc.params))
             except ConfigError as err:
                 raise ConfigError(f"{where}: {err}") from err
+            check_net_features(name, mc.kind, list(mc.features or []), resolved)
         else:
             from chemchallenge.models.base import check_params
 
             check_params(mc.kind, task, dict(mc.params), cfg.seed, where)
+
+
+def check_net_features(name: str, kind: str, features: list[str], params: dict) -> None:
+    """A network's ``features`` are used by the MLP, and by a graph network only with
+    ``use_descriptors: true``: a list that would be ignored, or a missing one, is an error."""
+    from chemchallenge.errors import ConfigError
+
+    if kind == "mlp":
+        if not features:
+            raise ConfigError(f"models.{name}: kind 'mlp' needs 'features' (e.g. [rdkit2d])")
+        return
+    uses = bool(params.get("use_descriptors", False))
+    if uses and not features:
+        raise ConfigError(
+            f"models.{name}: use_descriptors: true needs a 'features' list (e.g. [rdkit2d])"
+        )
+    if features and not uses:
+        what = "set params.use_descriptors: true" if "use_descriptors" in params else "remove it"
+        raise ConfigError(f"models.{name}: kind {kind!r} would ignore features {features}: {what}")
 
 
 def check_sections(cfg: Config) -> None:

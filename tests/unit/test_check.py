@@ -50,6 +50,22 @@ def test_the_repository_params_pass(tmp_path: Path, capsys: pytest.CaptureFixtur
             "models.net.params",
             "epochs",
         ),
+        (
+            {
+                "models": {"net": {"kind": "dmpnn", "params": {"use_descriptors": True}}},
+                "train": {"models": ["baseline", "net"]},
+            },
+            "models.net",
+            "use_descriptors",
+        ),
+        (
+            {
+                "models": {"net": {"kind": "gin", "features": ["morgan"]}},
+                "train": {"models": ["baseline", "net"]},
+            },
+            "models.net",
+            "ignore",
+        ),
         ({"generate": {"vae": {"epoch": 3}}}, "generate", "epoch"),
         ({"report": {"titel": "x"}}, "report", "titel"),
         (
