@@ -65,8 +65,10 @@ def leak_items(ctx: Context, facts: dict[str, Any]) -> list[Any]:
             for n, e in ends.items()
             if e
         }
-        top = sorted(score, key=lambda n: -score[n])[:TOP]
         flagged = {(s["endpoint"], s["target"]) for s in leak.get("suspected") or []}
+        named = list(dict.fromkeys(e for e, _ in flagged if e in ends))  # always shown
+        top = named + [n for n in sorted(score, key=lambda n: -score[n]) if n not in named]
+        top = top[: max(TOP, len(named))]
         rows = [
             [n + (" ⚠ suspected leak" if any((n, t) in flagged for t in targets) else "")]
             + [_cell(ends[n].get(t), key) for t in targets]
