@@ -122,6 +122,12 @@ def effects_figure(
         + (f" ({unit} of label 1)" if classification else "")
         + ". Red dots (high values) on the right mean: the higher the feature, the higher "
         "the prediction."
+        + (
+            " Correlated descriptors split an effect, sometimes with opposite signs: read a "
+            "group of related features, not one coefficient."
+            if run.kind == "linear"
+            else ""
+        )
     )
     return store.save(fig, f"signed_effects_{run.name}", f"Signed effects ({run.name})", cap)
 

@@ -84,7 +84,11 @@ def scaffold_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
         f"Scaffold-split CV of {d['model']} (whole Bemis–Murcko scaffolds held out): {metric} "
         f"{sig(sca['mean'])} ± {sig(sca['std'])} vs {sig(rnd['mean'])} ± {sig(rnd['std'])} on "
         f"the {split} folds"
-        + (f", {rel:.0%} {word}" if word != "equal" and np.isfinite(rel) else ", equal")
+        + (
+            f", {rel:.{0 if rel >= 0.1 else 1}%} {word}"
+            if word != "equal" and np.isfinite(rel)
+            else ", equal"
+        )
         + (
             f" (more than 2 fold std): molecules from unseen chemical series are predicted "
             f"clearly {word}."
