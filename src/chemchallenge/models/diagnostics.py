@@ -1,12 +1,13 @@
-"""Two cheap stress tests of a tabular model (pure computation, no files).
+"""Learning curve over training-set size of a tabular model (pure computation, no files).
 
-- :func:`learning_curve`: on the fixed folds, each fold model is fitted on a seeded
+:func:`learning_curve`: on the fixed folds, each fold model is fitted on a seeded
   random ``fraction`` of its training folds (nested subsets: the 40 % sample contains the
-  20 % one) and scored on that subset (train) and on its whole held-out fold (validation).
-  The gap between the two curves and the slope of the validation curve read bias against
-  variance, and whether more data would help.
-- :func:`grouped_cv`: the same model on other folds (Bemis–Murcko scaffold groups), so
-  that every validation molecule has a ring system unseen in training.
+20 % one) and scored on that subset (train) and on its whole held-out fold (validation).
+The gap between the two curves and the slope of the validation curve read bias against
+variance, and whether more data would help.
+
+(The scaffold-split CV needs nothing new: :func:`chemchallenge.models.cv.cross_validate` on
+the scaffold folds.)
 
 Only models without a validation split (the tabular kinds) are accepted: their fit takes
 the training rows only, exactly as :func:`chemchallenge.models.cv.cross_validate` does.
@@ -68,21 +69,3 @@ def learning_curve(
             }
         )
     return out
-
-
-def grouped_cv(
-    kind: str,
-    task: TaskSpec,
-    params: dict[str, Any],
-    seed: int,
-    X: ModelInput,
-    y: np.ndarray,
-    folds: np.ndarray,
-) -> dict[str, Any]:
-    """CV score on the given folds (e.g. scaffold groups): ``{"mean", "std", "folds"}``."""
-    scores = []
-    for k in sorted(set(folds.tolist())):
-        tr, va = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
-        model = _fit(kind, task, params, seed + k).fit(X.subset(tr), y[tr])
-        scores.append(score(task.metric, y[va], model.predict(X.subset(va)), task))
-    return _summary(scores)

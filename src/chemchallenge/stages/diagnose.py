@@ -30,7 +30,8 @@ from chemchallenge.data.splits import scaffold_folds
 from chemchallenge.errors import MissingInputError
 from chemchallenge.inputs import load_task, model_inputs, model_params
 from chemchallenge.io import read_parquet, write_json, write_parquet
-from chemchallenge.models.diagnostics import grouped_cv, learning_curve
+from chemchallenge.models.cv import cross_validate
+from chemchallenge.models.diagnostics import learning_curve
 from chemchallenge.models.kinds import KIND_MODULES, TABULAR
 from chemchallenge.paths import Paths
 from chemchallenge.scores import read_scores
@@ -77,7 +78,12 @@ def run(cfg: Config, paths: Paths) -> None:
     curve.append(_full_point(scores, folds))
     t = time.perf_counter()
     scaffold = scaffold_folds(list(train["smiles"]), k, seed)
-    stress = grouped_cv(mc.kind, task, params, seed, X, y, scaffold)
+    res = cross_validate(mc.kind, task, params, seed, X, y, scaffold, train_scores=False)
+    stress = {
+        "mean": float(np.mean(res.fold_scores)),
+        "std": float(np.std(res.fold_scores)),
+        "folds": res.fold_scores,
+    }
     stress_s = time.perf_counter() - t
     out = {
         "model": name,
