@@ -204,10 +204,14 @@ def _ensemble_files() -> list[str]:
     return [_p(f) for f in files]
 
 
+def _tabular(cfg: Config) -> list[str]:
+    return [m for m in cfg.train.models if KIND_MODULES.get(cfg.model(m).kind) == TABULAR]
+
+
 def _diagnose_stage(cfg: Config) -> dict[str, Any]:
     """The best tabular model's learning curve and scaffold-split CV: it reads every tabular
     model's scores (to pick the best) and the inputs the train stage gave it."""
-    tab = [m for m in cfg.train.models if KIND_MODULES.get(cfg.model(m).kind) == TABULAR]
+    tab = _tabular(cfg)
     feats = sorted({_p(_REL.features(f)) for m in tab for f in cfg.model(m).features})
     tuned = [_p(_REL.best_params(m)) for m in tab if cfg.model(m).tune]
     return _stage(
@@ -255,7 +259,8 @@ def build(cfg: Config) -> dict[str, Any]:
         _ensemble_files(),
         metrics=[_p(_REL.metrics(ENSEMBLE))],
     )
-    stages["diagnose"] = _diagnose_stage(cfg)
+    if _tabular(cfg):  # none: no cheap model to stress, the report says so
+        stages["diagnose"] = _diagnose_stage(cfg)
     sub = cfg.submit.model
     sub_files = _ensemble_files() if sub == ENSEMBLE else _predictions([sub])
     stages["submit"] = _stage(
@@ -307,7 +312,7 @@ def build(cfg: Config) -> dict[str, Any]:
             *_ensemble_files(),
             generated,
             _p(_REL.candidates),
-            _p(_REL.diagnostics),
+            *([_p(_REL.diagnostics)] if _tabular(cfg) else []),
             "submissions/submission.csv",
             *code_deps([_stage_module("report"), *_kind_modules(cfg, models)]),
         ],
