@@ -27,6 +27,7 @@ STAGES: dict[str, tuple[str, str | None]] = {
     "tune": ("tune", "name"),
     "train": ("train", "name"),
     "ensemble": ("ensemble", None),
+    "diagnose": ("diagnose", None),
     "submit": ("submit", None),
     "generate": ("generate", None),
     "candidates": ("candidates", None),

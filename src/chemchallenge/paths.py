@@ -121,6 +121,12 @@ class Paths:
         """Output folder of the ``candidates`` stage (trained predictor x generated molecules)."""
         return self.root / "candidates"
 
+    # diagnose
+    @property
+    def diagnostics(self) -> Path:
+        """Learning curve and scaffold-split CV of the best tabular model."""
+        return self.root / "diagnostics"
+
     # report
     @property
     def reports(self) -> Path:

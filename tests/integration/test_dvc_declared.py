@@ -241,7 +241,8 @@ def stage_runs(cfg_params: dict[str, Any]) -> list[tuple[str, str, str]]:
     runs += [(f"featurize-{f}", "featurize", f) for f in cfg_params["featurize"]["featurizers"]]
     for m in cfg_params["train"]["models"]:
         runs += [(f"tune-{m}", "tune", m), (f"train-{m}", "train", m)]
-    runs += [(s, s, "") for s in ("ensemble", "submit", "generate", "candidates", "report")]
+    stages = ("ensemble", "diagnose", "submit", "generate", "candidates", "report")
+    runs += [(s, s, "") for s in stages]
     return runs
 
 

@@ -28,7 +28,7 @@ import yaml
 from chemchallenge.config import Config
 from chemchallenge.features.base import is_transfer
 from chemchallenge.models.curves import LOSSES, fold_curve_file
-from chemchallenge.models.kinds import DEEP, KIND_MODULES
+from chemchallenge.models.kinds import DEEP, KIND_MODULES, TABULAR
 from chemchallenge.paths import ENSEMBLE, Paths
 from chemchallenge.pipeline.imports import PACKAGE, SOURCE, source_files
 
@@ -61,6 +61,7 @@ STAGE_PARAMS: dict[str, list[str]] = {
     "tune": ["seed", "tune", "models.{name}"],
     "train": ["seed", "models.{name}"],
     "ensemble": ["train.models", "models", "ensemble"],
+    "diagnose": ["seed", "train.models", "models"],
     "submit": ["train.models", "submit"],
     "generate": ["seed", "generate"],
     "candidates": ["seed", "generate", "data", "prepare", "featurize", "models", "submit"],
@@ -71,6 +72,7 @@ STAGE_PARAMS: dict[str, list[str]] = {
         "models",
         "submit.model",  # the submitted model: errors and the summary are about it
         "generate.guided",  # ad_threshold: the one applicability-domain threshold
+        "data.source",  # the demo's molecules are in AqSolDB: the transfer leak's words
     ],
 }
 _REL = Paths(Path("."))
@@ -202,6 +204,28 @@ def _ensemble_files() -> list[str]:
     return [_p(f) for f in files]
 
 
+def _tabular(cfg: Config) -> list[str]:
+    return [m for m in cfg.train.models if KIND_MODULES.get(cfg.model(m).kind) == TABULAR]
+
+
+def _diagnose_stage(cfg: Config) -> dict[str, Any]:
+    """The best tabular model's learning curve and scaffold-split CV: it reads every tabular
+    model's scores (to pick the best) and the inputs the train stage gave it."""
+    tab = _tabular(cfg)
+    feats = sorted({_p(_REL.features(f)) for m in tab for f in cfg.model(m).features})
+    tuned = [_p(_REL.best_params(m)) for m in tab if cfg.model(m).tune]
+    return _stage(
+        "chemchallenge diagnose",
+        _prepared("train.parquet", "test.parquet", "folds.parquet", "task.json")
+        + feats
+        + [_p(_REL.scores(m)) for m in tab]
+        + tuned
+        + code_deps([_stage_module("diagnose"), TABULAR]),
+        _params("diagnose"),
+        [_p(_REL.diagnostics)],
+    )
+
+
 def build(cfg: Config) -> dict[str, Any]:
     """The dvc.yaml mapping for ``cfg``."""
     models = list(cfg.train.models)
@@ -235,6 +259,8 @@ def build(cfg: Config) -> dict[str, Any]:
         _ensemble_files(),
         metrics=[_p(_REL.metrics(ENSEMBLE))],
     )
+    if _tabular(cfg):  # none: no cheap model to stress, the report says so
+        stages["diagnose"] = _diagnose_stage(cfg)
     sub = cfg.submit.model
     sub_files = _ensemble_files() if sub == ENSEMBLE else _predictions([sub])
     stages["submit"] = _stage(
@@ -276,11 +302,17 @@ def build(cfg: Config) -> dict[str, Any]:
         [
             _p(_REL.prepared),
             *[_p(_REL.features(f)) for f in cfg.featurize.featurizers],
+            *[
+                _p(_REL.leak(f))
+                for f, fp in cfg.featurize.featurizers.items()
+                if is_transfer(f, fp)
+            ],
             *[_p(_REL.model_dir(m)) for m in models],
             *[_p(_REL.curves(m)) for m in models],
             *_ensemble_files(),
             generated,
             _p(_REL.candidates),
+            *([_p(_REL.diagnostics)] if _tabular(cfg) else []),
             "submissions/submission.csv",
             *code_deps([_stage_module("report"), *_kind_modules(cfg, models)]),
         ],

@@ -166,14 +166,17 @@ def approach_section(ctx: Context, facts: dict[str, Any]) -> Section:
         return sec
 
     def items() -> list[Any]:
+        from chemchallenge.report.leak import leak_items, leak_sentences
+
         said = approach_sentences(ctx, facts)
-        facts["approach"] = said
+        leaks = leak_items(ctx, facts)
+        facts["approach"] = said + leak_sentences(ctx, facts)
         cap = (
             "What each model sees and how it was set; weight = its share of the submitted "
             "blend (– without an ensemble)."
         )
         cols = ["model", "method", "inputs", "hyper-parameters", "ensemble weight"]
-        return [Table("Models and their inputs", cols, approach_rows(ctx), cap)]
+        return [Table("Models and their inputs", cols, approach_rows(ctx), cap), *leaks]
 
     safe(sec, "the approach", items)
     return sec

@@ -134,6 +134,10 @@ class Context:
     generation_figures: list[Path] = field(default_factory=list)
     submitted: str = ""  # ``submit.model``: the model whose predictions are submitted
     ad_threshold: float = AD_THRESHOLD
+    diagnostics: dict[str, Any] | None = None  # the diagnose stage's learning curve etc.
+    scaffold_folds: pd.DataFrame | None = None  # its scaffold fold per training molecule
+    leaks: dict[str, dict[str, Any]] = field(default_factory=dict)  # featurizer -> leak report
+    source: str = ""  # ``data.source``: demo or challenge
 
     @property
     def prepared(self) -> bool:
@@ -193,10 +197,20 @@ class Context:
         """For (a subsample of) the training molecules: the max Tanimoto similarity to the
         other training molecules (``loo``) and to the other folds' molecules (``cv``:
         what the fold model that predicted it was trained on)."""
+        return self.neighbours_under(self.fold_of_train())
+
+    def scaffold_fold_of_train(self) -> np.ndarray | None:
+        """The diagnose stage's scaffold fold of each training molecule."""
+        if self.scaffold_folds is None or self.train is None:
+            return None
+        fold = self.scaffold_folds.set_index("id")["fold"]
+        return fold.reindex(self.train["id"]).to_numpy(dtype=float)
+
+    def neighbours_under(self, folds: np.ndarray | None) -> pd.DataFrame:
+        """:attr:`neighbours` with other folds (e.g. the scaffold split's)."""
         from rdkit import DataStructs
 
         fps, _ = self.fingerprints
-        folds = self.fold_of_train()
         n = len(fps)
         rng = np.random.default_rng(0)
         k = min(n, self.cfg.max_similarity_queries)
@@ -319,6 +333,14 @@ def load_context(cfg: Config, paths: Paths) -> Context:
     if isinstance(ctx.generation, dict) and isinstance(guided, dict):
         info = ctx.generation.get("info")
         ctx.generation["info"] = {**(info if isinstance(info, dict) else {}), "guided": guided}
+    diag = _json(paths.diagnostics / "diagnostics.json")
+    ctx.diagnostics = diag if isinstance(diag, dict) else None
+    ctx.scaffold_folds = _parquet(paths.diagnostics / "scaffold_folds.parquet")
+    for name in ctx.featurizers:
+        leak = _json(paths.leak(name))
+        if isinstance(leak, dict) and isinstance(leak.get("endpoints"), dict):
+            ctx.leaks[name] = leak
+    ctx.source = str(cfg.data.source)
     ctx.generated = _csv(paths.generated / "molecules.csv")
     ctx.candidates = _csv(paths.candidates / "candidates.csv")
     gen_figs = paths.generated / "figures"

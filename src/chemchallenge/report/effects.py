@@ -1,19 +1,18 @@
 """Signed effects: how each feature pushes a prediction up or down, per molecule.
 
-For XGBoost the exact TreeSHAP values come from the booster itself
-(``predict(..., pred_contribs=True)``; no ``shap`` package needed): each fold model explains
-the molecules of its own held-out fold, so the effects are out-of-fold like the scores. For
-classifiers they are in log-odds. Nothing is refitted.
+XGBoost (exact TreeSHAP), random forest (path attributions) and linear models
+(coefficient × standardised value): see :mod:`chemchallenge.report.explainers`; no ``shap``
+package needed. Each fold model explains the molecules of its own held-out fold, so the
+effects are out-of-fold like the scores. Nothing is refitted.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from chemchallenge.report.context import Context, ModelRun
+from chemchallenge.report.explainers import EXPLAINERS, METHODS
 from chemchallenge.report.items import Figure, FigureStore, plt, short
 
 TOP = 8
@@ -22,24 +21,15 @@ TOP = 8
 MAX_MOLECULES = 300
 
 
-def _booster_input(model: Any, X: np.ndarray) -> tuple[Any, np.ndarray] | None:
-    """The XGBoost model (inside a pipeline too) and the matrix it sees."""
-    if hasattr(model, "steps"):
-        for _, step in model.steps[:-1]:
-            X = step.transform(X)
-        model = model.steps[-1][1]
-    return (model, X) if hasattr(model, "get_booster") else None
-
-
 def tree_contributions(ctx: Context, run: ModelRun) -> dict[str, pd.DataFrame] | None:
-    """Per target: the out-of-fold TreeSHAP values (rows: training molecules, columns: the
-    model's features), and the feature values as ``<target>:values``."""
-    import xgboost as xgb
-
+    """Per target: the out-of-fold contributions (rows: training molecules, columns: the
+    model's features; :mod:`~chemchallenge.report.explainers` for each kind), and the
+    feature values as ``<target>:values``."""
     from chemchallenge.features.store import load_features
     from chemchallenge.report.interpret import load_estimators
 
-    if run.kind != "xgboost" or run.estimators_path is None or ctx.task is None:
+    explain = EXPLAINERS.get(run.kind)
+    if explain is None or run.estimators_path is None or ctx.task is None:
         return None
     fs = load_features(ctx.paths, run.features)
     X, names = np.asarray(fs.train, dtype=float), list(fs.names)
@@ -62,14 +52,12 @@ def tree_contributions(ctx: Context, run: ModelRun) -> dict[str, pd.DataFrame] |
             if j >= len(models):
                 return None
             rows = (folds == k) & keep
-            got = _booster_input(models[j], X[rows])
-            if got is None:
-                continue  # a constant (one-class) fold model has no trees
-            model, Xk = got
-            c = model.get_booster().predict(xgb.DMatrix(Xk), pred_contribs=True)
-            if c.ndim != 2 or c.shape[1] != len(names) + 1:
+            if isinstance(models[j], float) or not rows.any():
+                continue  # a constant (one-class) fold model explains nothing
+            c = explain(models[j], X[rows])
+            if c is None or c.shape != (int(rows.sum()), len(names)):
                 return None
-            contrib[rows] = c[:, :-1]
+            contrib[rows] = c
         out[t] = pd.DataFrame(contrib[keep], columns=names)
         out[f"{t}:values"] = pd.DataFrame(X[keep], columns=names)
     return out or None
@@ -104,6 +92,7 @@ def effects_figure(
     run: ModelRun, contribs: dict[str, pd.DataFrame], store: FigureStore, classification: bool
 ) -> Figure:
     targets = [t for t in contribs if not t.endswith(":values")][:3]
+    method, unit, _ = METHODS[run.kind]
     fig, axes = plt.subplots(
         1,
         len(targets),
@@ -124,18 +113,23 @@ def effects_figure(
         ax.axvline(0, color="k", lw=0.8)
         ax.set_yticks(range(len(top)), short(top, 22), fontsize=8)
         ax.set_title(t)
-        ax.set_xlabel("effect on the " + ("log-odds" if classification else "prediction"))
+        ax.set_xlabel(f"effect on the {unit if classification else 'prediction'}")
     fig.colorbar(sc, ax=axes[0, -1], shrink=0.8, label="feature value (rank: low → high)")
     cap = (
-        f"Signed effects of {run.name}'s most influential features (exact TreeSHAP values from "
-        f"XGBoost, each fold model explaining its own held-out fold, on up to {MAX_MOLECULES} "
-        "molecules): one dot per molecule, "
-        "right of 0 it raises the prediction"
-        + (" (log-odds of label 1)" if classification else "")
+        f"Signed effects of {run.name}'s most influential features ({method}, each fold model "
+        f"explaining its own held-out fold, on up to {MAX_MOLECULES} molecules): one dot per "
+        "molecule, right of 0 it raises the prediction"
+        + (f" ({unit} of label 1)" if classification else "")
         + ". Red dots (high values) on the right mean: the higher the feature, the higher "
         "the prediction."
+        + (
+            " Correlated descriptors split an effect, sometimes with opposite signs: read a "
+            "group of related features, not one coefficient."
+            if run.kind == "linear"
+            else ""
+        )
     )
-    return store.save(fig, "signed_effects", f"Signed effects ({run.name})", cap)
+    return store.save(fig, f"signed_effects_{run.name}", f"Signed effects ({run.name})", cap)
 
 
 def effect_sentences(

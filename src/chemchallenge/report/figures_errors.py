@@ -24,6 +24,7 @@ from chemchallenge.report.items import (
     safe,
     short,
 )
+from chemchallenge.report.scaffold_cv import scaffold_items
 from chemchallenge.tasks import TaskType
 
 SIM_BINS = np.array([0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0001])
@@ -88,6 +89,7 @@ def errors_section(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> S
     safe(sec, "the worst molecules", lambda: _worst(ctx, p, err, store, facts))
     safe(sec, "the error-vs-similarity plot", lambda: _err_vs_sim(ctx, err, store, facts))
     safe(sec, "the errors per scaffold family", lambda: _by_scaffold(ctx, err, facts))
+    safe(sec, "the scaffold-split CV", lambda: scaffold_items(ctx, store, facts))
     return sec
 
 

@@ -24,6 +24,7 @@ from chemchallenge.report.items import (
     sig,
     signed,
 )
+from chemchallenge.report.learning import learning_items
 from chemchallenge.report.tuning import ensemble_items, tuning_items
 
 
@@ -52,6 +53,9 @@ def models_section(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> S
     sec.add(Heading("Gain ladder: one protocol, paired folds"))
     safe(sec, "the gain ladder", lambda: _ladder_items(ctx, store, facts))
     safe(sec, "the train-vs-CV figure", lambda: _train_vs_cv(ctx, store))
+    safe(
+        sec, "the learning curve over training-set size", lambda: learning_items(ctx, store, facts)
+    )
     sec.add(Heading("Learning curves"))
     nets = [r for r in ctx.models if r.curves]
     if not nets:

@@ -4,6 +4,7 @@ graph network. Nothing is refitted: the fold estimators are only loaded and quer
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,13 @@ MORGAN_TYPES = ("morgan", "morgan_counts")
 
 
 def load_estimators(path: Path) -> list[Any]:
-    """The fitted fold models, read with the safe loader (a foreign file is refused)."""
+    """The fitted fold models, read with the safe loader (a foreign file is refused); read
+    once per build (importances and signed effects both need them)."""
+    return _load(path, path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: Path, mtime: int) -> list[Any]:
     from chemchallenge.models.persist import load_estimators as safe_load
 
     return safe_load(path)
@@ -102,25 +109,43 @@ def interpret_section(ctx: Context, store: FigureStore, facts: dict[str, Any]) -
     return sec
 
 
-def _signed_effects(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> Any:
-    """TreeSHAP effects of the most weighted XGBoost model (out of fold)."""
+def _signed_effects(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> list[Any]:
+    """Out-of-fold signed effects of every XGBoost, random forest and linear model that
+    carries ensemble weight, the most weighted first."""
     from chemchallenge.report.effects import (
         effect_sentences,
         effects_figure,
         summarise,
         tree_contributions,
     )
+    from chemchallenge.report.explainers import EXPLAINERS
 
-    runs = [r for r in ctx.models if r.kind == "xgboost" and _weighted(ctx, r.name)]
+    runs = [r for r in ctx.models if r.kind in EXPLAINERS]
     if not runs or ctx.task is None:
-        return None
-    run = max(runs, key=lambda r: np.nan_to_num(ctx.weight(r.name), nan=0.0))
-    contribs = tree_contributions(ctx, run)
-    if contribs is None:
-        return Note(f"The {run.name} estimators do not expose their trees: no signed effects.")
+        return []
+    out: list[Any] = []
+    idle = [r.name for r in runs if not _weighted(ctx, r.name)]
+    if idle:
+        out.append(
+            Note(
+                f"No signed effects for {', '.join(idle)}: ensemble weight 0, so they would "
+                "explain nothing that is submitted."
+            )
+        )
+    weighted = [r for r in runs if _weighted(ctx, r.name)]
+    weighted.sort(key=lambda r: -np.nan_to_num(ctx.weight(r.name), nan=0.0))
     classification = ctx.task.task_type != "regression"
-    facts["effects"] = effect_sentences(run.name, summarise(contribs), classification)
-    return effects_figure(run, contribs, store, classification)
+    facts["effects"], facts["effects_figures"] = [], []
+    for run in weighted:
+        contribs = tree_contributions(ctx, run)
+        if contribs is None:
+            out.append(Note(f"The {run.name} estimators cannot be explained: no signed effects."))
+            continue
+        facts["effects"] += effect_sentences(run.name, summarise(contribs), classification)
+        fig = effects_figure(run, contribs, store, classification)
+        facts["effects_figures"].append(fig.name)
+        out.append(fig)
+    return out
 
 
 def _importance_fig(ctx: Context, imps: dict[str, pd.Series], store: FigureStore) -> Figure:

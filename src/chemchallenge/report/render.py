@@ -131,7 +131,7 @@ def _build(cfg: Config, paths: Paths) -> BuildResult:
         references=REFERENCES,
     )
     deck = build_slides(
-        store, words, title, subtitle, model_table, _slide_extra(ctx, store, sections)
+        store, words, title, subtitle, model_table, _slide_extra(ctx, store, sections, facts)
     )
     slides_html = env.get_template("slides.html").render(
         title=title, author=author, date=now, slides=deck
@@ -154,7 +154,9 @@ def _build(cfg: Config, paths: Paths) -> BuildResult:
     )
 
 
-def _slide_extra(ctx: Context, store: FigureStore, sections: list[Section]) -> dict[str, Any]:
+def _slide_extra(
+    ctx: Context, store: FigureStore, sections: list[Section], facts: dict[str, Any]
+) -> dict[str, Any]:
     approach = next(
         (i for s in sections if s.key == "approach" for i in s.items if isinstance(i, Table)),
         None,
@@ -186,4 +188,5 @@ def _slide_extra(ctx: Context, store: FigureStore, sections: list[Section]) -> d
         "references": [short_reference(r) for r in REFERENCES],
         "classification": ctx.task is not None and ctx.task.task_type != "regression",
         "curve": curve,
+        "effects_figures": list(facts.get("effects_figures") or []),
     }

@@ -79,6 +79,16 @@ def _short_curve(s: str) -> str:
     return name
 
 
+def _one_per_model(said: list[str]) -> list[str]:
+    """The first signed-effect sentence of each model (``<model>, <target>: higher …``)."""
+    out: dict[str, str] = {}
+    for s in said:
+        head = s.split(":")[0]
+        if ", " in head and "higher" in s:
+            out.setdefault(head.split(", ")[0], s)
+    return list(out.values())
+
+
 def build_slides(
     store: FigureStore,
     words: dict[str, list[str]],
@@ -88,7 +98,8 @@ def build_slides(
     extra: dict[str, Any] | None = None,
 ) -> list[Slide]:
     """``extra``: ``team``, ``task`` (a one-line description), ``approach_table``,
-    ``references``, ``classification`` (bool), ``curve`` (the network figure to show)."""
+    ``references``, ``classification`` (bool), ``curve`` (the network figure to show),
+    ``effects_figures`` (signed-effect figures, the most weighted model first)."""
     w = {k: list(v) for k, v in words.items()}
     x = extra or {}
     for k in ("data", "models", "metric", "overfitting", "errors", "interpretation"):
@@ -106,6 +117,13 @@ def build_slides(
     bench = [s for s in models if s.startswith("The organisers'")]
     ladder = [s for s in models if s.startswith(("Ensemble", "Tuning the", "With tuned"))]
     gaps = [s for s in w["overfitting"] if ", a " in s and " gap" in s]
+    size = [s for s in w["overfitting"] if s.startswith(("Learning curve of", "The train–CV gap"))]
+    size += [
+        s for s in w["overfitting"] if s.startswith(("Still improving", "Flattening", "Flat:"))
+    ]
+    stress = [s for s in w["errors"] if s.startswith(("Scaffold-split CV", "Median nearest"))]
+    effects = [s for s in w["interpretation"] if ", " in s.split(":")[0] and "higher" in s]
+    leak = [s for s in w["approach"] if s.startswith(("Transfer", "Suspected leak", "No kept"))]
     curves = [s for s in w["overfitting"] if "smoothed validation loss" in s]
     cand: list[Slide] = [
         Slide(
@@ -147,8 +165,8 @@ def build_slides(
         ),
         Slide(
             "Is the test set like the training set?",
-            dom[:1],
-            _fig(store, "nn_similarity"),
+            dom[:1] + stress[:1],
+            _fig(store, "scaffold_cv", "nn_similarity"),
             priority=86,
             notes=_say(
                 "For every test molecule we take its most similar training molecule, and we "
@@ -156,18 +174,20 @@ def build_slides(
                 "against the other folds.",
                 dom,
                 scaff,
+                stress,
                 "This is what tells us whether the CV score can be trusted as an estimate of "
                 "the test score.",
             ),
         ),
         Slide(
             "Our approach",
-            [a for a in w["approach"] if a.startswith(("Validation", "Tuning"))][:2],
+            [a for a in w["approach"] if a.startswith(("Validation", "Tuning"))][:2] + leak[1:2],
             table=x.get("approach_table"),
             priority=94,
             notes=_say(
                 "The table lists each model, what it sees and how it was set.",
-                w["approach"],
+                [a for a in w["approach"] if a not in leak],
+                leak,
             ),
         ),
         Slide(
@@ -237,6 +257,18 @@ def build_slides(
             ),
         ),
         Slide(
+            "More data or a better model?",
+            size[1:3],
+            _fig(store, "learning_curve_size"),
+            priority=80,
+            notes=_say(
+                "The best tabular model refitted on growing shares of its training folds: the "
+                "gap between the curves is variance, a held-out curve still moving at the right "
+                "means more data would pay.",
+                size,
+            ),
+        ),
+        Slide(
             "Learning curves: over-fitting or not?",
             [_short_curve(s) for s in curves][:6],
             _fig(store, curve) if curve else [],
@@ -257,7 +289,7 @@ def build_slides(
             notes=_say(
                 "Each point is a training molecule, its out-of-fold error against its "
                 "similarity to the folds its model was trained on.",
-                w["errors"],
+                [s for s in w["errors"] if s not in stress],  # said on the test-set slide
             ),
         ),
         Slide(
@@ -279,19 +311,20 @@ def build_slides(
             notes=_say(
                 "Importances averaged over the fold models; correlated descriptors share "
                 "their importance, so a low bar does not mean a useless feature.",
-                w["interpretation"],
+                [s for s in w["interpretation"] if s not in effects],
             ),
         ),
         Slide(
             "Signed effects: which way each feature pushes",
-            [s for s in w["interpretation"] if ", " in s.split(":")[0] and "higher" in s][:3],
-            _fig(store, "signed_effects"),
+            _one_per_model(w["interpretation"])[:3],
+            _fig(store, *(x.get("effects_figures") or [])),
             priority=66,
             notes=_say(
                 "Each dot is a molecule: how much this feature moved its prediction, out of "
                 "fold. Red means a high value of the feature; red dots on the right mean the "
                 "higher the feature, the higher the prediction.",
-                [s for s in w["interpretation"] if ", " in s.split(":")[0]],
+                _one_per_model(w["interpretation"]),
+                "The report gives every target." if len(effects) > 3 else "",
             ),
         ),
         Slide(

@@ -14,6 +14,8 @@ from chemchallenge.report.context import Context, ModelRun
 from chemchallenge.report.figures_models import curves_sentence, optimism
 from chemchallenge.report.items import fmt, sig, signed
 from chemchallenge.report.ladder import Paired, Step, is_f1, paired, step, uses_thresholds
+from chemchallenge.report.learning import learning_sentences
+from chemchallenge.report.scaffold_cv import scaffold_sentences
 
 TOPICS = ("data", "models", "overfitting", "errors", "interpretation", "generation", "submissions")
 
@@ -66,7 +68,12 @@ def domain_sentence(ctx: Context, f: dict[str, Any]) -> str | None:
         )
     return s + (
         ". The test set is further from the training set than CV folds are: expect the "
-        "test score below CV; a scaffold split would be the fairer estimate."
+        "test score below CV"
+        + (
+            "; the scaffold-split CV (in 'Where the models go wrong') is the fairer estimate."
+            if f.get("scaffold_cv")
+            else "; a scaffold split would be the fairer estimate."
+        )
     )
 
 
@@ -294,7 +301,7 @@ def overfitting_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
     for name, d in (f.get("curves") or {}).items():
         if d:
             out.append(curves_sentence(name, d))
-    return out
+    return out + learning_sentences(f)
 
 
 def error_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
@@ -341,7 +348,7 @@ def error_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
             )
             s += f": {word} on molecules with a unique scaffold than in large families" + (
                 " — a scaffold-split CV would likely score below the random one."
-                if word == "higher"
+                if word == "higher" and not f.get("scaffold_cv")
                 else "."
             )
         else:
@@ -354,6 +361,7 @@ def error_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
         vals = {t: d.get("mean", np.nan) for t, d in per.items() if isinstance(d, dict)}
         hard = (min if gib else max)(vals, key=lambda t: vals[t])
         out.append(f"Hardest target for {best.name if best else ''}: {hard} ({fmt(vals[hard])}).")
+    out += scaffold_sentences(ctx, f)
     if f.get("worst_ids"):
         out.append(
             f"Worst-predicted molecules (IDs): {', '.join(f['worst_ids'][:5])} — check their "
@@ -502,15 +510,24 @@ def limits(ctx: Context, f: dict[str, Any]) -> list[str]:
             pass  # the test set is closer than the folds are to each other
         elif float(np.median(nn)) < float(np.median(cv)) - 0.05:
             out.append(
-                "The test set lies further from the training set than the CV folds: report a "
-                "scaffold-split CV beside the random one, and flag out-of-domain predictions."
+                "The test set lies further from the training set than the CV folds: "
+                + (
+                    "quote the scaffold-split CV beside the random one"
+                    if f.get("scaffold_cv")
+                    else "report a scaffold-split CV beside the random one"
+                )
+                + ", and flag out-of-domain predictions."
             )
         elif float(np.mean(nn < ctx.ad_threshold)) > 0.2:
             out.append(
                 f"{np.mean(nn < ctx.ad_threshold):.0%} of the test molecules are below the "
                 f"applicability-domain threshold ({ctx.ad_threshold:.2f}), as many as in CV: "
-                "the CV score already includes them; a scaffold split would test harder "
-                "extrapolation."
+                "the CV score already includes them; "
+                + (
+                    "the scaffold-split CV measures harder extrapolation."
+                    if f.get("scaffold_cv")
+                    else "a scaffold split would test harder extrapolation."
+                )
             )
     ranking = [r for r in f.get("ranking") or [] if r.name != "ensemble"]
     if any(optimism(r) / abs(r.cv_mean) > 0.25 for r in ranking if r.cv_mean):
