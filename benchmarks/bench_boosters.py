@@ -4,8 +4,9 @@ The project's own stages in scratch projects (``prepare``, ``featurize``, ``trai
 ``compare``), the same folds for every model of a dataset, params.yaml's ``xgb`` and
 ``catboost`` params without tuning (one fixed configuration each):
 
-- ``xgb`` and ``catboost`` on the same features (``rdkit2d + admet_ai``), and
-  ``catboost_maplight`` on MapLight's kind of input (``morgan_counts + rdkit2d + admet_ai``);
+- ``xgb`` and ``catboost`` on the same features (``rdkit2d + admet_ai``), and with
+  ``--maplight`` ``catboost_maplight`` on MapLight's kind of input
+  (``morgan_counts + rdkit2d + admet_ai``);
 - demo (Huuskonen, solubility endpoints excluded as in params.yaml): CV RMSE per fold,
   holdout RMSE, fit time (the train stage's CV seconds, 5 folds + the test predictions);
 - challenge-admet (``--admet-dir``, skipped when missing; all admet-ai endpoints): micro-F1
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -40,11 +42,9 @@ import yaml
 from bench_transfer import fold_scores, load, nested, oof, per_fold, run, spread
 
 ROOT = Path(__file__).resolve().parents[1]
-FEATURES = {
-    "xgb": ["rdkit2d", "admet_ai"],
-    "catboost": ["rdkit2d", "admet_ai"],
-    "catboost_maplight": ["morgan_counts", "rdkit2d", "admet_ai"],
-}
+FEATURES = {"xgb": ["rdkit2d", "admet_ai"], "catboost": ["rdkit2d", "admet_ai"]}
+#: ``--maplight``: CatBoost on MapLight's kind of input too (2048 more columns: ~10x slower)
+MAPLIGHT = {"catboost_maplight": ["morgan_counts", "rdkit2d", "admet_ai"]}
 #: the other tabular members of the default ensemble (params.yaml's entries as they are)
 OTHERS = ["rf", "linear"]
 
@@ -75,8 +75,19 @@ def project(work: Path, data: dict[str, Any], admet_ai: dict[str, Any]) -> None:
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
+def cpu_run(cmd: list[str], work: Path) -> tuple[float, float, str]:
+    """``run`` plus the CPU seconds (user + sys) of the command: on a shared machine the
+    wall time depends on the other jobs, the CPU time much less."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall, out = run(cmd, work)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, out
+
+
 def build(work: Path) -> dict[str, float]:
-    """prepare and featurize (unless already there), train every model: wall seconds."""
+    """prepare and featurize (unless already there), train every model: wall seconds (and
+    ``cpu <step>``: CPU seconds of each train command)."""
     seconds: dict[str, float] = {}
     if not (work / "data/prepared/folds.parquet").exists():
         seconds["prepare"], _ = run(["prepare"], work)
@@ -84,7 +95,7 @@ def build(work: Path) -> dict[str, float]:
         if not (work / f"data/features/{f}.parquet").exists():
             seconds[f"featurize {f}"], _ = run(["featurize", f], work)
     for m in [*FEATURES, *OTHERS]:
-        seconds[f"train {m}"], out = run(["train", m], work)
+        seconds[f"train {m}"], seconds[f"cpu train {m}"], out = cpu_run(["train", m], work)
         print(f"    {out.splitlines()[-1]}")
     return seconds
 
@@ -104,7 +115,7 @@ def blends(work: Path, task: Any, y: np.ndarray, folds: np.ndarray) -> dict[str,
     test = pd.read_parquet(work / "data/prepared/test.parquet")
     hold_path = work / "data/prepared/holdout_labels.parquet"
     out: dict[str, Any] = {}
-    for extra in ([], ["catboost"], ["catboost_maplight"]):
+    for extra in ([], *([m] for m in FEATURES if m.startswith("catboost"))):
         members = ["xgb", *OTHERS, *extra]
         P = np.stack([oof(work, m, task, train["id"]) for m in members], axis=1)
         res = nested_cv(P, y, folds, task, lambda P_, y_: fit_weights(P_, y_, task))
@@ -170,13 +181,19 @@ def demo(base: Path, repeats: int) -> dict[str, Any]:
             "holdout": metrics["holdout"],
             "gain": list(np.subtract(f, ref)),
             "fit_s": fit_seconds(work, m),
+            "train_wall_s": seconds[f"train {m}"],
+            "train_cpu_s": seconds[f"cpu train {m}"],
         }
     print("\n== demo (Huuskonen), params.yaml params untuned, RMSE (lower is better) ==")
-    print(f"{'model':20s} {'CV mean ± std':>16s}  {'per fold':34s} {'vs xgb':>16s} holdout  fit s")
+    print(
+        f"{'model':20s} {'CV mean ± std':>16s}  {'per fold':34s} {'vs xgb':>16s} holdout  "
+        "CV s  train wall/CPU s"
+    )
     for m, r in rows.items():
         print(
             f"{m:20s} {spread(r['folds']):>16s}  {per_fold(r['folds']):34s} "
-            f"{spread(r['gain']):>16s} {r['holdout']:.4f} {r['fit_s']:6.1f}"
+            f"{spread(r['gain']):>16s} {r['holdout']:.4f} {r['fit_s']:5.1f}  "
+            f"{r['train_wall_s']:.0f}/{r['train_cpu_s']:.0f}"
         )
     ens = blends(work, task, y, folds)
     print(f"\n== demo: chemchallenge compare xgb catboost --repeats {repeats} ==")
@@ -201,16 +218,18 @@ def admet(base: Path, challenge_dir: Path, repeats: int, with_compare: bool) -> 
             "tuned": r.tuned,
             "gain": list(np.subtract(r.tuned, ref)),
             "fit_s": fit_seconds(work, m),
+            "train_cpu_s": seconds[f"cpu train {m}"],
         }
     print("\n== challenge-admet, params.yaml params untuned, micro-F1 (higher is better) ==")
     print(
         f"{'model':20s} {'at 0.5':>16s} {'nested tuned':>16s}  {'per fold (tuned)':34s} "
-        f"{'vs xgb':>16s}  fit s"
+        f"{'vs xgb':>16s}  CV s  train CPU s"
     )
     for m, r in rows.items():
         print(
             f"{m:20s} {spread(r['at_0.5']):>16s} {spread(r['tuned']):>16s}  "
-            f"{per_fold(r['tuned']):34s} {spread(r['gain']):>16s} {r['fit_s']:6.1f}"
+            f"{per_fold(r['tuned']):34s} {spread(r['gain']):>16s} {r['fit_s']:5.1f}  "
+            f"{r['train_cpu_s']:.0f}"
         )
     out: dict[str, Any] = {"models": rows, "seconds": seconds}
     out["ensemble"] = blends(work, task, y, folds)
@@ -227,8 +246,11 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-demo", action="store_true")
     ap.add_argument("--compare-admet", action="store_true")
+    ap.add_argument("--maplight", action="store_true", help="also catboost_maplight (slow)")
     ap.add_argument("--json", default=None, help="write every figure to this JSON file")
     args = ap.parse_args()
+    if args.maplight:
+        FEATURES.update(MAPLIGHT)
     base = Path(args.work or tempfile.mkdtemp(prefix="bench_boosters_"))
     print(f"scratch projects in {base}; load average {os.getloadavg()[0]:.1f}")
     out: dict[str, Any] = {"load_average_start": os.getloadavg()[0]}
