@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument(
         "--in-domain", type=float, default=0.35, help="Tanimoto threshold of the domain flag"
     )
+    cm = sub.add_parser(
+        "compare", help="repeated CV of two or more models on the same folds (close models)"
+    )
+    cm.add_argument("models", nargs="+", help="model names (models: in params.yaml)")
+    cm.add_argument("--repeats", type=int, default=5, help="fold seeds (default 5)")
     dy = sub.add_parser("dvc-yaml", help="write dvc.yaml from params.yaml and the stages' code")
     dy.add_argument("--check", action="store_true", help="only check that dvc.yaml is current")
     pf = sub.add_parser("profile", help="print a profile's values as `dvc exp run` -S arguments")
@@ -169,6 +174,10 @@ def _main(args: argparse.Namespace) -> int:
         from chemchallenge.predictor import predict_file
 
         predict_file(cfg, paths, Path(args.input), args.output, args.model, args.in_domain)
+    elif args.command == "compare":
+        from chemchallenge.stages.compare import run as compare
+
+        compare(cfg, paths, list(args.models), args.repeats)
     elif args.command == "profile":
         from chemchallenge.profiles import check, command_line
 

@@ -70,6 +70,7 @@ class ModelConfig:
     tune: bool = False
     search_space: dict[str, dict[str, Any]] = field(default_factory=dict)
     concept: str = ""
+    n_trials: int | None = None  # this model's tuning budget; None: tune.n_trials
 
 
 @dataclass
@@ -298,6 +299,11 @@ def _check_tune_and_ensemble(cfg: Config) -> None:
             from chemchallenge.tuning.space import parse_search_space
 
             parse_search_space(name, model.search_space)
+        if model.n_trials is not None and model.n_trials < 1:
+            raise ConfigError(
+                f"models.{name}.n_trials: need at least 1 trial (or null for tune.n_trials), "
+                f"got {model.n_trials}"
+            )
     if cfg.tune.n_trials < 1:
         raise ConfigError(f"tune.n_trials: need at least 1 trial, got {cfg.tune.n_trials}")
     if not isinstance(cfg.tune.heartbeat_s, int) or cfg.tune.heartbeat_s < 1:

@@ -1,7 +1,7 @@
-"""The one device knob: where torch and XGBoost run, and the settings that follow from it.
+"""The one device knob: where torch, XGBoost and CatBoost run, and what follows from it.
 
-Every network (predictive nets, the VAE, the GAN, ChemNet for FCD) and XGBoost ask this
-module, so that ``accelerator: auto`` means the same everywhere: the GPU when CUDA is
+Every network (predictive nets, the VAE, the GAN, ChemNet for FCD), XGBoost and CatBoost
+ask this module, so that ``accelerator: auto`` means the same everywhere: the GPU when CUDA is
 present, the CPU otherwise.
 
 - Determinism: on the CPU Lightning's ``deterministic=True``; on CUDA some kernels
@@ -136,6 +136,29 @@ def xgboost_device(requested: str | None) -> str:
     if requested in (None, "auto"):
         return "cuda" if _xgboost_cuda() else "cpu"
     return requested
+
+
+#: CatBoost parameters its GPU mode refuses for ordinary losses (``rsm``: pairwise only)
+CATBOOST_CPU_ONLY = ("rsm", "colsample_bylevel")
+
+
+def _catboost_cuda() -> bool:
+    """An NVIDIA driver is loaded and CatBoost sees a CUDA device."""
+    if not os.path.exists("/proc/driver/nvidia/version"):
+        return False
+    from catboost.utils import get_gpu_device_count
+
+    return get_gpu_device_count() > 0
+
+
+def catboost_task_type(requested: str | None, params: dict[str, Any]) -> str:
+    """CatBoost's ``task_type``: ``GPU`` when ``auto`` finds a GPU and no CPU-only
+    parameter (:data:`CATBOOST_CPU_ONLY`) is set, else ``CPU``; an explicit value is kept.
+    GPU training is fast but not bit-reproducible; the CPU is."""
+    if requested in (None, "auto"):
+        cpu_only = any(k in params for k in CATBOOST_CPU_ONLY)
+        return "GPU" if not cpu_only and _catboost_cuda() else "CPU"
+    return str(requested)
 
 
 @contextmanager

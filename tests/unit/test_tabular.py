@@ -13,10 +13,11 @@ from chemchallenge.models.base import ModelInput, build_model, needs_features
 from chemchallenge.models.tabular import PerTargetModel
 from chemchallenge.tasks import TaskSpec, TaskType
 
-KINDS = ["decision_tree", "random_forest", "xgboost", "knn", "linear"]
+KINDS = ["decision_tree", "random_forest", "xgboost", "catboost", "knn", "linear"]
 FAST = {
     "random_forest": {"n_estimators": 10, "n_jobs": 1},
     "xgboost": {"n_estimators": 10, "max_depth": 3, "n_jobs": 1},
+    "catboost": {"iterations": 10, "depth": 3, "thread_count": 1},
     "knn": {"n_neighbors": 3},
 }
 TASKS = {

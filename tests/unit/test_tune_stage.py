@@ -132,6 +132,31 @@ def test_resume_counts_finished_trials_only(project: Paths) -> None:
     assert json.loads(project.best_params("ridge").read_text())["n_trials"] == 4
 
 
+def test_per_model_trial_budget(project: Paths) -> None:
+    """``models.<name>.n_trials`` overrides ``tune.n_trials`` for that model only; the
+    study is the same one (the budget is not part of its identity), so raising it resumes."""
+    storage = "journal:optuna/journal.log"
+    cfg = make_cfg(n_trials=2, storage=storage, n_folds=2)
+    cfg.models["ridge"].n_trials = 4
+    tune.run(cfg, project, "ridge")
+    assert len(_trials(project, storage, "ridge")) == 4
+    assert tune.trial_budget(cfg, "xgb") == 2 and tune.trial_budget(cfg, "ridge") == 4
+    cfg.models["ridge"].n_trials = 5
+    tune.run(cfg, project, "ridge")
+    assert len(_trials(project, storage, "ridge")) == 5  # one more, same study
+
+
+@pytest.mark.parametrize("bad", [0, -3, "many", True])
+def test_per_model_trial_budget_checked(bad: object) -> None:
+    raw = {
+        "models": {"m": {"kind": "linear", "n_trials": bad}},
+        "train": {"models": ["m"]},
+        "submit": {"model": "m"},
+    }
+    with pytest.raises(ConfigError, match=r"models\.m\.n_trials"):
+        config_from_dict(raw)
+
+
 @pytest.mark.parametrize("pruner", ["hyperband", "median"])
 def test_pruners_and_sampler_choices(project: Paths, pruner: str) -> None:
     cfg = make_cfg(n_trials=3, storage=f"journal:optuna/{pruner}.log", pruner=pruner)

@@ -15,6 +15,7 @@ KIND_MODULES: dict[str, str] = {
     "decision_tree": TABULAR,
     "random_forest": TABULAR,
     "xgboost": TABULAR,
+    "catboost": TABULAR,
     "knn": TABULAR,
     "linear": TABULAR,
     "mlp": DEEP,

@@ -11,6 +11,9 @@ project writes, checked before anything is built:
   structures they hold (trees, ball/KD trees, distance metrics);
 - XGBoost's scikit-learn wrappers and its ``Booster`` (restored from XGBoost's own
   serialised model bytes, no pickle inside);
+- CatBoost's ``CatBoostClassifier`` / ``CatBoostRegressor`` (exactly these two classes:
+  their state is their params and the model as CatBoost's own binary ``cbm`` bytes, which
+  CatBoost's C++ loader reads back, no pickle inside);
 - this project's estimator containers, listed by name in :data:`PROJECT_GLOBALS`
   (networks are stored as a ``state_dict`` plus their settings and rebuilt on load:
   no ``nn.Module`` is pickled).
@@ -61,6 +64,10 @@ LIBRARY_FUNCTIONS = frozenset(
         "builtins.complex",
     }
 )
+#: CatBoost's estimators (not its other classes: pools, loaders, widgets)
+CATBOOST_CLASSES = frozenset(
+    {"catboost.core.CatBoostClassifier", "catboost.core.CatBoostRegressor"}
+)
 #: compiled scikit-learn classes (not estimators) found inside fitted estimators
 SKLEARN_STRUCTURES = ("sklearn.tree._tree.", "sklearn.neighbors.", "sklearn.metrics._dist_metrics.")
 
@@ -84,6 +91,8 @@ def _allowed_class(name: str, obj: Any) -> bool:
         from xgboost.sklearn import XGBModel
 
         return issubclass(obj, XGBModel | Booster)
+    if module.startswith("catboost."):
+        return name in CATBOOST_CLASSES
     return False
 
 
@@ -100,9 +109,17 @@ def _resolve(name: str) -> Any:
 
 def allowed_globals(names: list[str]) -> tuple[list[Any], list[str]]:
     """The objects for the allowed ``names`` and the names refused (nothing is imported
-    for a name outside numpy, scikit-learn, XGBoost and this project)."""
+    for a name outside numpy, scikit-learn, XGBoost, CatBoost and this project)."""
     allowed, refused = [], []
-    libraries = ("numpy.", "sklearn.", "xgboost.", "chemchallenge.", "collections.", "builtins.")
+    libraries = (
+        "numpy.",
+        "sklearn.",
+        "xgboost.",
+        "catboost.",
+        "chemchallenge.",
+        "collections.",
+        "builtins.",
+    )
     for name in names:
         if not name.startswith(libraries):
             refused.append(name)

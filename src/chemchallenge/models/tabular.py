@@ -1,8 +1,8 @@
-"""Tree, neighbour and linear models on tabular features (scikit-learn, XGBoost).
+"""Tree, neighbour and linear models on tabular features (scikit-learn, XGBoost, CatBoost).
 
 One estimator per target, each fitted on the rows where that target is labelled, so
 missing labels in multi-label data cost nothing. Hyper-parameters in params.yaml are
-passed to the underlying scikit-learn / XGBoost constructor unchanged. None of them uses
+passed to the underlying scikit-learn / XGBoost / CatBoost constructor unchanged. None of them uses
 a validation set, and predictions are bit-identical for a seed (see :func:`forest_predict`).
 """
 
@@ -28,7 +28,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from chemchallenge.device import xgboost_device
+from chemchallenge.device import catboost_task_type, xgboost_device
 from chemchallenge.errors import ConfigError
 from chemchallenge.models.base import ModelInput, register_model
 from chemchallenge.tasks import TaskSpec, TaskType
@@ -60,7 +60,7 @@ class PerTargetModel:
                 est._validate_params()
         tiny = clone(self.template)
         names = tiny.get_params()
-        tiny.set_params(**{k: v for k, v in (("n_estimators", 2), ("n_jobs", 1)) if k in names})
+        tiny.set_params(**{k: v for k, v in _TINY if k in names})
         rng = np.random.default_rng(0)
         k = max(len(self.task.classes), 2) if self.task.is_classification else 0
         y = np.arange(64) % k if k else rng.normal(size=64)
@@ -136,6 +136,10 @@ class PerTargetModel:
         """Mean impurity/gain importance over targets (None for models without one)."""
         imps = [m.feature_importances_ for m in self.models if hasattr(m, "feature_importances_")]
         return np.mean(imps, axis=0) if imps else None
+
+
+#: the tiny fit of ``check_params``: 2 trees, one thread, whatever the library calls them
+_TINY = (("n_estimators", 2), ("iterations", 2), ("n_jobs", 1), ("thread_count", 1))
 
 
 def _config_keys(model: Any) -> set[str]:
@@ -233,6 +237,27 @@ def _xgboost(task: TaskSpec, p: dict[str, Any], seed: int) -> BaseEstimator:
     return cls(random_state=seed, verbosity=0, **p)
 
 
+def _catboost(task: TaskSpec, p: dict[str, Any], seed: int) -> BaseEstimator:
+    """CatBoost (ordered boosting on oblivious trees) with MapLight's defaults, CatBoost's
+    own (1000 iterations of depth 6, learning rate chosen by CatBoost from the data size).
+    Seeded (``random_seed``) and bit-reproducible on the CPU; silent; never writes its
+    ``catboost_info/`` folder. ``task_type: auto`` trains on a GPU when one is present
+    (see :func:`chemchallenge.device.catboost_task_type`)."""
+    from catboost import CatBoostClassifier, CatBoostRegressor
+
+    if not {"iterations", "n_estimators", "num_boost_round", "num_trees"} & set(p):
+        p["iterations"] = 1000  # explicit, so that check_params can shrink it
+    p.setdefault("depth", 6)
+    if "thread_count" not in p:
+        p["thread_count"] = p.pop("n_jobs", -1)  # -1: all cores, as n_jobs elsewhere
+    p["task_type"] = catboost_task_type(p.get("task_type"), p)
+    p.setdefault("allow_writing_files", False)
+    for noisy in ("verbose", "silent", "logging_level", "verbose_eval"):
+        p.pop(noisy, None)
+    cls = CatBoostClassifier if task.is_classification else CatBoostRegressor
+    return cls(random_seed=seed, logging_level="Silent", **p)
+
+
 def _to_bits(F: np.ndarray) -> np.ndarray:
     return np.asarray(F) > 0
 
@@ -263,6 +288,7 @@ for _kind, _make in {
     "decision_tree": _decision_tree,
     "random_forest": _random_forest,
     "xgboost": _xgboost,
+    "catboost": _catboost,
     "knn": _knn,
     "linear": _linear,
 }.items():

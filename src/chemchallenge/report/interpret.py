@@ -25,7 +25,7 @@ from chemchallenge.report.items import (
     short,
 )
 
-IMPORTANCE_KINDS = ("decision_tree", "random_forest", "xgboost", "linear")
+IMPORTANCE_KINDS = ("decision_tree", "random_forest", "xgboost", "catboost", "linear")
 MORGAN_TYPES = ("morgan", "morgan_counts")
 
 
@@ -157,8 +157,9 @@ def _importance_fig(ctx: Context, imps: dict[str, pd.Series], store: FigureStore
         ax.set_title(name)
         ax.tick_params(axis="y", labelsize=7)
     cap = (
-        "Impurity (trees) or gain (XGBoost) importance, or |standardised coefficient| "
-        "(linear), averaged over the fold models. Correlated features share importance."
+        "Impurity (trees), gain (XGBoost) or prediction-change (CatBoost) importance, or "
+        "|standardised coefficient| (linear), averaged over the fold models. Correlated "
+        "features share importance."
     )
     return store.save(fig, "feature_importance", "Feature importances", cap)
 

@@ -272,7 +272,7 @@ def metric_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
 
 def overfitting_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
     out = []
-    trees = ("random_forest", "xgboost", "decision_tree", "knn")
+    trees = ("random_forest", "xgboost", "catboost", "decision_tree", "knn")
     for r in f.get("ranking") or []:
         o = optimism(r)
         if r.name == "ensemble" or not np.isfinite(o) or not np.isfinite(r.cv_mean):

@@ -66,7 +66,7 @@ def load_data(cfg: Config, paths: Paths, name: str) -> TuneData:
 def study_identity(cfg: Config, name: str, data: TuneData, direction: str) -> dict[str, Any]:
     """Everything that makes two trials' scores comparable: data, features and folds (via
     ``data.fingerprint``), metric and direction, model kind, search space, fixed params and
-    seed. ``n_jobs`` aside: it changes no score."""
+    seed. ``n_jobs`` / ``thread_count`` aside: they change no score."""
     mc = cfg.model(name)
     return {
         "data": data.fingerprint(mc.features),
@@ -74,7 +74,7 @@ def study_identity(cfg: Config, name: str, data: TuneData, direction: str) -> di
         "direction": direction,
         "kind": mc.kind,
         "search_space": mc.search_space,
-        "params": {k: v for k, v in mc.params.items() if k != "n_jobs"},
+        "params": {k: v for k, v in mc.params.items() if k not in ("n_jobs", "thread_count")},
         "seed": cfg.seed,
     }
 
@@ -149,6 +149,13 @@ def _progress(total: int, name: str, metric: str) -> tuple[tqdm, Any]:
     return bar, callback
 
 
+def trial_budget(cfg: Config, name: str) -> int:
+    """``models.<name>.n_trials`` when set (a stronger model may get more trials), else
+    ``tune.n_trials``."""
+    own = cfg.model(name).n_trials
+    return cfg.tune.n_trials if own is None else own
+
+
 def _running(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
 
@@ -182,7 +189,7 @@ def optimize(cfg: Config, paths: Paths, name: str, data: TuneData) -> optuna.Stu
     default = default_point(space, mc.params)
     fail_stale(study)
     _enqueue_default(study, default)
-    budget = cfg.tune.n_trials
+    budget = trial_budget(cfg, name)
     # without a heartbeat (journal files) a RUNNING trial may be a dead process's: never wait
     wait = has_heartbeat(study)
     if n_finished(study) >= budget and not (wait and _running(study)):
