@@ -12,7 +12,7 @@ from PIL import Image
 from chemchallenge.config import config_from_dict
 from chemchallenge.paths import Paths
 from chemchallenge.report.render import BuildResult, build
-from chemchallenge.report.synthetic import make_project
+from support.synthetic import make_project
 
 HEADINGS = [
     "Summary",
