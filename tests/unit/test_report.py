@@ -199,3 +199,30 @@ def test_strict_mode_raises_what_is_otherwise_a_note(monkeypatch) -> None:
     monkeypatch.setenv("CHEMCHALLENGE_STRICT", "1")
     with pytest.raises(ValueError, match="figure exploded"):
         safe(Section("s", "S"), "the broken figure", broken)
+
+
+def test_importing_the_report_leaves_matplotlib_alone() -> None:
+    """The style is applied by ``report_style`` while a report is built, never at import."""
+    import subprocess
+    import sys
+
+    code = (
+        "import matplotlib; before = dict(matplotlib.rcParams); "
+        "import chemchallenge.report.render, chemchallenge.stages.report; "
+        "after = dict(matplotlib.rcParams); "
+        "changed = sorted(k for k in before if before[k] != after[k]); "
+        "assert not changed, changed"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_report_style_applies_and_restores() -> None:
+    import matplotlib
+
+    from chemchallenge.report.style import STYLE, report_style
+
+    before = dict(matplotlib.rcParams)
+    with report_style():
+        assert matplotlib.get_backend().lower() == "agg"
+        assert all(matplotlib.rcParams[k] == v for k, v in STYLE.items())
+    assert dict(matplotlib.rcParams) == before

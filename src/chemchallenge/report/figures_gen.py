@@ -11,7 +11,6 @@ import pandas as pd
 from chemchallenge.report import chem
 from chemchallenge.report.context import Context
 from chemchallenge.report.items import (
-    COLORS,
     Figure,
     FigureStore,
     Note,
@@ -22,6 +21,7 @@ from chemchallenge.report.items import (
     plt,
     safe,
 )
+from chemchallenge.report.style import COLORS
 
 PROPERTIES = ("MolWt", "MolLogP", "TPSA", "qed")
 MAX_PER_SOURCE = 500
