@@ -207,19 +207,32 @@ def build_section(cls: type, raw: Any, where: str) -> Any:
     return cls(**kwargs)
 
 
-_CHOICES = {
-    "data.source": ("demo", "challenge"),
-    "data.task": ("auto", "regression", "binary", "multilabel", "multiclass"),
-    "prepare.conflicts": ("auto", "drop", "mean"),
-    "prepare.cv.split": ("auto", "random", "stratified", "multilabel", "scaffold"),
-    "tune.pruner": ("median", "hyperband", "none"),
-    "tune.sampler": ("tpe", "random"),
-    "ensemble.method": ("mean_topk", "weights", "stacking", "label_stacking"),
-}
+#: where ``data.source`` reads the data from (the prepare stage's two readers)
+SOURCES = ("demo", "challenge")
+
+
+def choices() -> dict[str, tuple[str, ...]]:
+    """The allowed values of every choice setting, read from the registries that implement
+    them (imported here, not at module level: loading the config stays light)."""
+    from chemchallenge.data.molecules import CONFLICT_POLICIES
+    from chemchallenge.data.splits import SPLITS
+    from chemchallenge.ensemble.weights import METHODS
+    from chemchallenge.tasks import TaskType
+    from chemchallenge.tuning.study import PRUNERS, SAMPLERS
+
+    return {
+        "data.source": SOURCES,
+        "data.task": ("auto", *(t.value for t in TaskType)),
+        "prepare.conflicts": ("auto", *CONFLICT_POLICIES),
+        "prepare.cv.split": ("auto", *SPLITS),
+        "tune.pruner": tuple(PRUNERS),
+        "tune.sampler": tuple(SAMPLERS),
+        "ensemble.method": tuple(METHODS),
+    }
 
 
 def _check(cfg: Config) -> None:
-    for key, allowed in _CHOICES.items():
+    for key, allowed in choices().items():
         obj: Any = cfg
         for part in key.split("."):
             obj = getattr(obj, part)

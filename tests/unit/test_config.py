@@ -184,3 +184,47 @@ def test_empty_params_file_gives_defaults(tmp_path: Path) -> None:
 def test_unknown_model_lookup() -> None:
     with pytest.raises(ConfigError, match="'nope' is not defined"):
         config_from_dict({}).model("nope")
+
+
+def test_choices_come_from_the_registries() -> None:
+    """A method, sampler, pruner, split or conflict policy added to its registry is accepted
+    by the config without a second list to update."""
+    from chemchallenge.config import choices
+    from chemchallenge.data.molecules import CONFLICT_POLICIES
+    from chemchallenge.data.splits import SPLITS
+    from chemchallenge.ensemble.weights import METHODS
+    from chemchallenge.tasks import TaskType
+    from chemchallenge.tuning.study import PRUNERS, SAMPLERS
+
+    got = choices()
+    assert got["ensemble.method"] == tuple(METHODS)
+    assert got["tune.sampler"] == tuple(SAMPLERS) and got["tune.pruner"] == tuple(PRUNERS)
+    assert got["prepare.cv.split"] == ("auto", *SPLITS)
+    assert got["prepare.conflicts"] == ("auto", *CONFLICT_POLICIES)
+    assert set(got["data.task"]) == {"auto", *(t.value for t in TaskType)}
+
+
+def test_every_registered_choice_is_implemented() -> None:
+    """Each registry entry builds (no name listed without its implementation)."""
+    import numpy as np
+
+    from chemchallenge.data.splits import SPLITS, make_folds
+    from chemchallenge.ensemble.weights import METHODS, make_fit
+    from chemchallenge.tasks import TaskSpec, TaskType
+    from chemchallenge.tuning.study import PRUNERS, SAMPLERS, make_pruner, make_sampler
+
+    for name in SAMPLERS:
+        assert make_sampler(name, 0) is not None
+    for name in PRUNERS:
+        assert make_pruner(name, 5) is not None
+    task = TaskSpec(TaskType.BINARY, ["y"], "roc_auc")
+    y = np.array([[0.0, 1.0], [1.0, 0.0]] * 10)
+    smiles = [f"C1{'C' * (i + 1)}C1" for i in range(20)]  # 20 ring sizes: 20 scaffolds
+    for name in SPLITS:
+        kind = TaskType.MULTILABEL if name == "multilabel" else TaskType.BINARY
+        folds = make_folds(y, smiles, kind, name, 2, 0)
+        assert sorted(set(folds)) == [0, 1]
+    y = y[:, :1]
+    P = np.stack([y[:, 0] * 0.8 + 0.1, np.full(20, 0.5)], axis=1)[:, :, None]
+    for name in METHODS:
+        assert make_fit(name, task, 1)(P, y) is not None

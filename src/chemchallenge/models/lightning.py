@@ -10,7 +10,7 @@ import copy
 import logging
 import math
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,19 +26,16 @@ from torch import nn
 
 from chemchallenge.device import deterministic_mode, strategy
 from chemchallenge.metrics import score
-from chemchallenge.models.deep_params import SCHEDULERS
+from chemchallenge.models.deep_params import OPTIMIZERS, SCHEDULERS
 from chemchallenge.tasks import TaskSpec, TaskType
 
-#: name -> (params, lr, weight_decay) -> optimiser (weight decay = L2; decoupled for adamw)
-OPTIMIZERS: dict[str, Callable[[Any, float, float], torch.optim.Optimizer]] = {
-    "sgd": lambda p, lr, wd: torch.optim.SGD(p, lr=lr, weight_decay=wd),
-    "sgd_momentum": lambda p, lr, wd: torch.optim.SGD(
-        p, lr=lr, momentum=0.9, nesterov=True, weight_decay=wd
-    ),
-    "adagrad": lambda p, lr, wd: torch.optim.Adagrad(p, lr=lr, weight_decay=wd),
-    "adam": lambda p, lr, wd: torch.optim.Adam(p, lr=lr, weight_decay=wd),
-    "adamw": lambda p, lr, wd: torch.optim.AdamW(p, lr=lr, weight_decay=wd),
-}
+
+def make_optimizer(name: str, params: Any, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """The optimiser ``name`` of :data:`~chemchallenge.models.deep_params.OPTIMIZERS`."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {name!r}")
+    cls, extra = OPTIMIZERS[name]
+    return getattr(torch.optim, cls)(params, lr=lr, weight_decay=weight_decay, **extra)
 
 
 @dataclass
@@ -174,9 +171,7 @@ class DeepModule(pl.LightningModule):
 
     def configure_optimizers(self) -> Any:
         o = self.optim
-        if o.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {o.optimizer!r}")
-        opt = OPTIMIZERS[o.optimizer](self.parameters(), o.lr, o.weight_decay)
+        opt = make_optimizer(o.optimizer, self.parameters(), o.lr, o.weight_decay)
         if o.scheduler == "cosine":
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(o.max_epochs, 1))
             return {"optimizer": opt, "lr_scheduler": sched}
