@@ -1,6 +1,8 @@
 """Typed sections of params.yaml, validated before any work starts.
 
 Only the CLI reads params.yaml (:func:`load_config`); stages receive these objects.
+The values live in params.yaml only: a typed section has no defaults in code, and a key
+missing from params.yaml is refused (one line naming it) rather than given an invented value.
 Free-form sections (a featurizer's or a model's hyper-parameters) stay plain dicts and
 are validated by the component that owns them.
 """
@@ -21,45 +23,45 @@ from chemchallenge.errors import ConfigError
 
 @dataclass
 class DataConfig:
-    source: str = "demo"  # demo | challenge
-    challenge_dir: str = "data/challenge"
-    x_train: str = "X_train.csv"
-    y_train: str = "y_train.csv"
-    x_test: str = "X_test.csv"
-    id_column: str = "auto"
-    smiles_column: str = "auto"
-    targets: list[str] | str = "auto"
-    task: str = "auto"  # auto | regression | binary | multilabel | multiclass
-    metric: str = "auto"
+    source: str
+    challenge_dir: str
+    x_train: str
+    y_train: str
+    x_test: str
+    id_column: str
+    smiles_column: str
+    targets: list[str] | str
+    task: str
+    metric: str
 
 
 @dataclass
 class StandardizeConfig:
-    cleanup: bool = True
-    largest_fragment: bool = True
-    neutralize: bool = True
-    remove_stereo: bool = False
-    canonical: bool = True
+    cleanup: bool
+    largest_fragment: bool
+    neutralize: bool
+    remove_stereo: bool
+    canonical: bool
 
 
 @dataclass
 class CVConfig:
-    n_folds: int = 5
-    split: str = "auto"  # auto | random | stratified | multilabel | scaffold
+    n_folds: int
+    split: str
 
 
 @dataclass
 class PrepareConfig:
-    standardize: StandardizeConfig = field(default_factory=StandardizeConfig)
-    conflicts: str = "auto"  # auto (classification: drop, regression: mean) | drop | mean
-    cv: CVConfig = field(default_factory=CVConfig)
+    standardize: StandardizeConfig
+    conflicts: str  # auto: drop for classes, mean for regression
+    cv: CVConfig
 
 
 @dataclass
 class FeaturizeConfig:
-    n_jobs: int = -1
-    max_error_rate: float = 0.01  # share of molecules a featurizer may fail on (NaN rows)
-    featurizers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    n_jobs: int
+    max_error_rate: float  # share of molecules a featurizer may fail on (NaN rows)
+    featurizers: dict[str, dict[str, Any]]
 
 
 @dataclass
@@ -74,49 +76,49 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    models: list[str] = field(default_factory=list)
+    models: list[str]
 
 
 @dataclass
 class TuneConfig:
-    n_trials: int = 10
-    timeout: float | None = None  # seconds; None: the trial budget alone ends a study
-    storage: str = "sqlite:///optuna/studies.db"
-    sampler: str = "tpe"
-    pruner: str = "median"  # median | hyperband | none
-    n_folds: int | None = None  # folds used per trial (None: all)
+    n_trials: int
+    timeout: float | None  # seconds; None: the trial budget alone ends a study
+    storage: str
+    sampler: str
+    pruner: str
+    n_folds: int | None  # folds used per trial (None: all)
     # database storages: a worker sends a heartbeat this often (s); a RUNNING trial silent for
     # 3 heartbeats (its worker killed) is failed and retried by the next worker
-    heartbeat_s: int = 60
+    heartbeat_s: int
 
 
 @dataclass
 class EnsembleConfig:
-    method: str = "weights"  # mean_topk | weights | stacking | label_stacking
-    top_k: int = 3
-    models: list[str] | str = "all"
-    tune_thresholds: bool = True
+    method: str
+    top_k: int
+    models: list[str] | str
+    tune_thresholds: bool
 
 
 @dataclass
 class SubmitConfig:
-    model: str = "ensemble"
-    thresholds: float | dict[str, float] | str = "auto"  # auto: tuned by ensemble, else 0.5
+    model: str
+    thresholds: float | dict[str, float] | str  # auto: tuned by ensemble, else 0.5
 
 
 @dataclass
 class Config:
-    seed: int = 42
-    data: DataConfig = field(default_factory=DataConfig)
-    prepare: PrepareConfig = field(default_factory=PrepareConfig)
-    featurize: FeaturizeConfig = field(default_factory=FeaturizeConfig)
-    models: dict[str, ModelConfig] = field(default_factory=dict)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    tune: TuneConfig = field(default_factory=TuneConfig)
-    ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
-    submit: SubmitConfig = field(default_factory=SubmitConfig)
-    generate: dict[str, Any] = field(default_factory=dict)
-    report: dict[str, Any] = field(default_factory=dict)
+    seed: int
+    data: DataConfig
+    prepare: PrepareConfig
+    featurize: FeaturizeConfig
+    models: dict[str, ModelConfig]
+    train: TrainConfig
+    tune: TuneConfig
+    ensemble: EnsembleConfig
+    submit: SubmitConfig
+    generate: dict[str, Any]
+    report: dict[str, Any]
 
     def model(self, name: str) -> ModelConfig:
         if name not in self.models:
@@ -203,7 +205,11 @@ def build_section(cls: type, raw: Any, where: str) -> Any:
         and f.default_factory is dataclasses.MISSING
     ]
     if missing:
-        raise ConfigError(f"{where}: missing required key(s) {missing}")
+        keys = ", ".join(f"{where}.{n}" if where else n for n in missing)
+        raise ConfigError(
+            f"{keys}: missing from params.yaml (no default in code: copy it from the "
+            "repository's params.yaml)"
+        )
     return cls(**kwargs)
 
 

@@ -27,34 +27,38 @@ import yaml
 from test_dvc_workflow import PROJECT_FILES, REPO, Project
 
 from conftest import TINY_GENERATE, make_tables, write_tables
+from support.params import params_with
 
 pytestmark = pytest.mark.slow
 
-PARAMS: dict[str, Any] = {
-    "seed": 0,
-    "data": {"source": "challenge", "challenge_dir": "data/challenge"},
-    "prepare": {"cv": {"n_folds": 3}},
-    "featurize": {"n_jobs": 1, "featurizers": {"morgan": {"radius": 2, "n_bits": 256}}},
-    "models": {
-        "baseline": {"kind": "decision_tree", "features": ["morgan"]},
-        "xgb": {
-            "kind": "xgboost",
-            "features": ["morgan"],
-            "params": {"n_estimators": 8, "max_depth": 3, "n_jobs": 1},
-            "tune": True,
-            "search_space": {
-                "max_depth": {"type": "int", "low": 2, "high": 6},
-                "min_child_weight": {"type": "float", "low": 0.5, "high": 10, "log": True},
+PARAMS: dict[str, Any] = params_with(
+    {
+        "seed": 0,
+        "data": {"source": "challenge", "challenge_dir": "data/challenge"},
+        "prepare": {"cv": {"n_folds": 3}},
+        "featurize": {"n_jobs": 1, "featurizers": {"morgan": {"radius": 2, "n_bits": 256}}},
+        "models": {
+            "baseline": {"kind": "decision_tree", "features": ["morgan"]},
+            "xgb": {
+                "kind": "xgboost",
+                "features": ["morgan"],
+                "params": {"n_estimators": 8, "max_depth": 3, "n_jobs": 1},
+                "tune": True,
+                "search_space": {
+                    "max_depth": {"type": "int", "low": 2, "high": 6},
+                    "min_child_weight": {"type": "float", "low": 0.5, "high": 10, "log": True},
+                },
             },
         },
+        "train": {"models": ["baseline", "xgb"]},
+        "tune": {"n_trials": 2},
+        "ensemble": {"method": "weights"},
+        "submit": {"model": "ensemble"},
+        "generate": TINY_GENERATE,
+        "report": {"tsne": False, "title": "Baseline"},
     },
-    "train": {"models": ["baseline", "xgb"]},
-    "tune": {"n_trials": 2},
-    "ensemble": {"method": "weights"},
-    "submit": {"model": "ensemble"},
-    "generate": TINY_GENERATE,
-    "report": {"tsne": False, "title": "Baseline"},
-}
+    replace=["featurize.featurizers", "models"],
+)
 CHALLENGE_FILES = ("X_train.csv", "y_train.csv", "X_test.csv")
 EXPERIMENTS = {
     "report-only": "report.title=Queued report",
