@@ -218,23 +218,14 @@ SOURCES = ("demo", "challenge")
 
 
 def choices() -> dict[str, tuple[str, ...]]:
-    """The allowed values of every choice setting, read from the registries that implement
-    them (imported here, not at module level: loading the config stays light)."""
-    from chemchallenge.data.molecules import CONFLICT_POLICIES
-    from chemchallenge.data.splits import SPLITS
-    from chemchallenge.ensemble.weights import METHODS
+    """The allowed values of the choice settings checked whenever the config loads. The
+    choices whose registry lives with its implementation (splits, conflict policies,
+    samplers, pruners, ensemble methods) are checked by ``chemchallenge check``
+    (:func:`chemchallenge.checks.check_choices`) and by the code that uses them: importing
+    them here would make every stage's DVC dependencies include that code."""
     from chemchallenge.tasks import TaskType
-    from chemchallenge.tuning.study import PRUNERS, SAMPLERS
 
-    return {
-        "data.source": SOURCES,
-        "data.task": ("auto", *(t.value for t in TaskType)),
-        "prepare.conflicts": ("auto", *CONFLICT_POLICIES),
-        "prepare.cv.split": ("auto", *SPLITS),
-        "tune.pruner": tuple(PRUNERS),
-        "tune.sampler": tuple(SAMPLERS),
-        "ensemble.method": tuple(METHODS),
-    }
+    return {"data.source": SOURCES, "data.task": ("auto", *(t.value for t in TaskType))}
 
 
 def _check(cfg: Config) -> None:

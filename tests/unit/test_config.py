@@ -128,8 +128,6 @@ def test_wrong_type(raw: dict[str, Any], fragment: str) -> None:
     [
         ({"data": {"task": "regresion"}}, "data.task: 'regresion' is not one of"),
         ({"data": {"source": "kaggle"}}, "data.source"),
-        ({"prepare": {"cv": {"split": "kmeans"}}}, "prepare.cv.split"),
-        ({"prepare": {"conflicts": "max"}}, "prepare.conflicts"),
         ({"data": {"metric": "f2"}}, "unknown metric 'f2'"),
         ({"submit": {"thresholds": "autp"}}, "submit.thresholds: 'autp'"),
         ({"submit": {"thresholds": "0.4"}}, "submit.thresholds: '0.4'"),
@@ -215,9 +213,30 @@ def test_unknown_model_lookup() -> None:
         config_with().model("nope")
 
 
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ({"prepare": {"cv": {"split": "kmeans"}}}, "prepare.cv.split: 'kmeans' is not one of"),
+        ({"prepare": {"conflicts": "max"}}, "prepare.conflicts: 'max' is not one of"),
+        ({"tune": {"sampler": "cmaes"}}, "tune.sampler: 'cmaes' is not one of ['tpe'"),
+        ({"tune": {"pruner": "sha"}}, "tune.pruner: 'sha' is not one of"),
+        ({"ensemble": {"method": "blend"}}, "ensemble.method: 'blend' is not one of"),
+    ],
+)
+def test_check_refuses_a_choice_its_registry_lacks(raw: dict[str, Any], fragment: str) -> None:
+    """Checked by ``chemchallenge check`` (the registries live with their code, which the
+    config does not import: every stage's DVC dependencies would include it)."""
+    from chemchallenge.checks import check_choices
+
+    with pytest.raises(ConfigError) as info:
+        check_choices(config_with(raw))
+    assert fragment in str(info.value)
+
+
 def test_choices_come_from_the_registries() -> None:
     """A method, sampler, pruner, split or conflict policy added to its registry is accepted
-    by the config without a second list to update."""
+    without a second list to update."""
+    from chemchallenge.checks import implemented_choices
     from chemchallenge.config import choices
     from chemchallenge.data.molecules import CONFLICT_POLICIES
     from chemchallenge.data.splits import SPLITS
@@ -225,7 +244,7 @@ def test_choices_come_from_the_registries() -> None:
     from chemchallenge.tasks import TaskType
     from chemchallenge.tuning.study import PRUNERS, SAMPLERS
 
-    got = choices()
+    got = {**choices(), **implemented_choices()}
     assert got["ensemble.method"] == tuple(METHODS)
     assert got["tune.sampler"] == tuple(SAMPLERS) and got["tune.pruner"] == tuple(PRUNERS)
     assert got["prepare.cv.split"] == ("auto", *SPLITS)

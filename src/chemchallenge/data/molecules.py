@@ -8,6 +8,7 @@ from tqdm import tqdm
 
 from chemchallenge.data.standardize import Standardizer, parse_smiles
 from chemchallenge.data.validate import Findings
+from chemchallenge.errors import ConfigError
 from chemchallenge.tasks import TaskType
 
 #: Above this many heavy atoms, descriptors whose cost explodes with size are skipped (NaN,
@@ -71,7 +72,9 @@ def merge_duplicates(
     if policy == "auto":
         policy = "mean" if task == TaskType.REGRESSION else "drop"
     if policy not in CONFLICT_POLICIES:
-        raise ValueError(f"prepare.conflicts: {policy!r} is not auto or one of {CONFLICT_POLICIES}")
+        raise ConfigError(
+            f"prepare.conflicts: {policy!r} is not auto or one of {CONFLICT_POLICIES}"
+        )
     groups = train.groupby("smiles", sort=False)
     keep_rows = []
     merged, conflicts = [], []
