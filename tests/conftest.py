@@ -179,29 +179,27 @@ TINY_GENERATE: dict[str, Any] = generate_with(
 def tiny_params(challenge_dir: Path) -> dict[str, Any]:
     """A params.yaml mapping for fast runs on the tiny tables: the repository's params with
     their own featurizers, models and small values."""
-    return params_with(
-        {
-            "seed": 0,
-            "data": {"source": "challenge", "challenge_dir": str(challenge_dir)},
-            "prepare": {"cv": {"n_folds": 3}},
-            "featurize": {
-                "n_jobs": 1,
-                "featurizers": {"morgan": {"radius": 2, "n_bits": 256}, "rdkit2d": {}},
-            },
-            "models": {
-                "baseline": {"kind": "decision_tree", "features": ["morgan"]},
-                "xgb": {
-                    "kind": "xgboost",
-                    "features": ["morgan"],
-                    "params": {"n_estimators": 8, "max_depth": 3, "n_jobs": 1},
-                },
-                "knn": {"kind": "knn", "features": ["morgan"], "params": {"n_neighbors": 3}},
-            },
-            "train": {"models": ["baseline", "xgb", "knn"]},
-            "submit": {"model": "baseline"},
+    own = {
+        "seed": 0,
+        "data": {"source": "challenge", "challenge_dir": str(challenge_dir)},
+        "prepare": {"cv": {"n_folds": 3}},
+        "featurize": {
+            "n_jobs": 1,
+            "featurizers": {"morgan": {"radius": 2, "n_bits": 256}, "rdkit2d": {}},
         },
-        replace=("featurize.featurizers", "models"),
-    )
+        "models": {
+            "baseline": {"kind": "decision_tree", "features": ["morgan"]},
+            "xgb": {
+                "kind": "xgboost",
+                "features": ["morgan"],
+                "params": {"n_estimators": 8, "max_depth": 3, "n_jobs": 1},
+            },
+            "knn": {"kind": "knn", "features": ["morgan"], "params": {"n_neighbors": 3}},
+        },
+        "train": {"models": ["baseline", "xgb", "knn"]},
+        "submit": {"model": "baseline"},
+    }
+    return params_with(own, replace=("featurize.featurizers", "models"))
 
 
 @pytest.fixture

@@ -22,9 +22,8 @@ training stage.
 from __future__ import annotations
 
 import time
-from typing import Any
 
-from chemchallenge.config import Config, build_section
+from chemchallenge.config import Config, build_section, check_choices
 from chemchallenge.paths import Paths
 from chemchallenge.tasks import TaskSpec, TaskType
 
@@ -127,16 +126,9 @@ def implemented_choices() -> dict[str, tuple[str, ...]]:
     }
 
 
-def check_choices(cfg: Config) -> None:
+def check_implemented_choices(cfg: Config) -> None:
     """Every choice of :func:`implemented_choices` against its registry."""
-    from chemchallenge.errors import ConfigError
-
-    for key, allowed in implemented_choices().items():
-        value: Any = cfg
-        for part in key.split("."):
-            value = getattr(value, part)
-        if value not in allowed:
-            raise ConfigError(f"{key}: {value!r} is not one of {list(allowed)}")
+    check_choices(cfg, implemented_choices())
 
 
 def check_sections(cfg: Config) -> None:
@@ -150,7 +142,7 @@ def check_sections(cfg: Config) -> None:
 def check_all(cfg: Config, paths: Paths) -> float:
     """Check every section; returns the seconds it took. Raises ConfigError naming the key."""
     t0 = time.perf_counter()
-    check_choices(cfg)
+    check_implemented_choices(cfg)
     check_featurizers(cfg)
     check_sections(cfg)
     check_models(cfg, paths)

@@ -228,13 +228,24 @@ def choices() -> dict[str, tuple[str, ...]]:
     return {"data.source": SOURCES, "data.task": ("auto", *(t.value for t in TaskType))}
 
 
+def setting(cfg: Config, key: str) -> Any:
+    """The value of a dotted key (``prepare.cv.split``) of the typed config."""
+    obj: Any = cfg
+    for part in key.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def check_choices(cfg: Config, table: dict[str, tuple[str, ...]]) -> None:
+    """Every ``key: allowed values`` of ``table``; ConfigError naming the first one off."""
+    for key, allowed in table.items():
+        value = setting(cfg, key)
+        if value not in allowed:
+            raise ConfigError(f"{key}: {value!r} is not one of {list(allowed)}")
+
+
 def _check(cfg: Config) -> None:
-    for key, allowed in choices().items():
-        obj: Any = cfg
-        for part in key.split("."):
-            obj = getattr(obj, part)
-        if obj not in allowed:
-            raise ConfigError(f"{key}: {obj!r} is not one of {list(allowed)}")
+    check_choices(cfg, choices())
     if cfg.prepare.cv.n_folds < 2:
         raise ConfigError("prepare.cv.n_folds: need at least 2 folds for cross-validation")
     if cfg.data.metric != "auto":
@@ -279,9 +290,7 @@ _RANGES: dict[str, tuple[float | None, float | None, str]] = {
 
 def _check_ranges(cfg: Config) -> None:
     for key, (low, high, what) in _RANGES.items():
-        obj: Any = cfg
-        for part in key.split("."):
-            obj = getattr(obj, part)
+        obj = setting(cfg, key)
         if (low is not None and obj < low) or (high is not None and obj > high):
             raise ConfigError(f"{key}: {obj!r} is out of range: must be {what}")
     rate = cfg.featurize.max_error_rate

@@ -31,34 +31,32 @@ from support.params import params_with
 
 pytestmark = pytest.mark.slow
 
-PARAMS: dict[str, Any] = params_with(
-    {
-        "seed": 0,
-        "data": {"source": "challenge", "challenge_dir": "data/challenge"},
-        "prepare": {"cv": {"n_folds": 3}},
-        "featurize": {"n_jobs": 1, "featurizers": {"morgan": {"radius": 2, "n_bits": 256}}},
-        "models": {
-            "baseline": {"kind": "decision_tree", "features": ["morgan"]},
-            "xgb": {
-                "kind": "xgboost",
-                "features": ["morgan"],
-                "params": {"n_estimators": 8, "max_depth": 3, "n_jobs": 1},
-                "tune": True,
-                "search_space": {
-                    "max_depth": {"type": "int", "low": 2, "high": 6},
-                    "min_child_weight": {"type": "float", "low": 0.5, "high": 10, "log": True},
-                },
+PARAMS: dict[str, Any] = {
+    "seed": 0,
+    "data": {"source": "challenge", "challenge_dir": "data/challenge"},
+    "prepare": {"cv": {"n_folds": 3}},
+    "featurize": {"n_jobs": 1, "featurizers": {"morgan": {"radius": 2, "n_bits": 256}}},
+    "models": {
+        "baseline": {"kind": "decision_tree", "features": ["morgan"]},
+        "xgb": {
+            "kind": "xgboost",
+            "features": ["morgan"],
+            "params": {"n_estimators": 8, "max_depth": 3, "n_jobs": 1},
+            "tune": True,
+            "search_space": {
+                "max_depth": {"type": "int", "low": 2, "high": 6},
+                "min_child_weight": {"type": "float", "low": 0.5, "high": 10, "log": True},
             },
         },
-        "train": {"models": ["baseline", "xgb"]},
-        "tune": {"n_trials": 2},
-        "ensemble": {"method": "weights"},
-        "submit": {"model": "ensemble"},
-        "generate": TINY_GENERATE,
-        "report": {"tsne": False, "title": "Baseline"},
     },
-    replace=["featurize.featurizers", "models"],
-)
+    "train": {"models": ["baseline", "xgb"]},
+    "tune": {"n_trials": 2},
+    "ensemble": {"method": "weights"},
+    "submit": {"model": "ensemble"},
+    "generate": TINY_GENERATE,
+    "report": {"tsne": False, "title": "Baseline"},
+}
+PARAMS = params_with(PARAMS, replace=["featurize.featurizers", "models"])  # params.yaml + these
 CHALLENGE_FILES = ("X_train.csv", "y_train.csv", "X_test.csv")
 EXPERIMENTS = {
     "report-only": "report.title=Queued report",

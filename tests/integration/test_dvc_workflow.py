@@ -30,41 +30,37 @@ BIN = Path(sys.executable).parent
 #: project files besides src/ that the workflow relies on (copied when present)
 PROJECT_FILES = (".dvcignore", ".gitignore", "data/.gitignore", "data/challenge/README.md")
 
-PARAMS: dict[str, Any] = params_with(
-    {
-        "seed": 0,
-        "data": {"source": "demo", "challenge_dir": "data/challenge"},
-        "prepare": {"cv": {"n_folds": 3}},
-        "featurize": {
-            "n_jobs": 1,
-            "featurizers": {"morgan": {"radius": 2, "n_bits": 256}, "rdkit2d": {}},
-        },
-        "models": {
-            "baseline": {"kind": "decision_tree", "features": ["morgan"]},
-            "xgb": {
-                "kind": "xgboost",
-                "features": ["rdkit2d"],
-                "params": {"n_estimators": 8, "max_depth": 3, "n_jobs": 1},
-                "tune": True,
-                # min_child_weight: on 30 molecules a fold, depths alone often give equal scores
-                "search_space": {
-                    "max_depth": {"type": "int", "low": 2, "high": 6},
-                    "min_child_weight": {"type": "float", "low": 0.5, "high": 10, "log": True},
-                },
-            },
-            "gcn": {"kind": "gcn", "params": {"epochs": 1, "hidden": 16}},
-        },
-        "train": {"models": ["baseline", "xgb", "gcn"]},
-        "tune": {"n_trials": 2},
-        "ensemble": {"method": "weights"},
-        "submit": {"model": "ensemble"},
-        "generate": deep_update(
-            TINY_GENERATE, {"vae": {"batch_size": 64}, "gan": {"batch_size": 64}}
-        ),
-        "report": {"tsne": False},
+PARAMS: dict[str, Any] = {
+    "seed": 0,
+    "data": {"source": "demo", "challenge_dir": "data/challenge"},
+    "prepare": {"cv": {"n_folds": 3}},
+    "featurize": {
+        "n_jobs": 1,
+        "featurizers": {"morgan": {"radius": 2, "n_bits": 256}, "rdkit2d": {}},
     },
-    replace=["featurize.featurizers", "models"],
-)
+    "models": {
+        "baseline": {"kind": "decision_tree", "features": ["morgan"]},
+        "xgb": {
+            "kind": "xgboost",
+            "features": ["rdkit2d"],
+            "params": {"n_estimators": 8, "max_depth": 3, "n_jobs": 1},
+            "tune": True,
+            # min_child_weight: on 30 molecules a fold, depths alone often give equal scores
+            "search_space": {
+                "max_depth": {"type": "int", "low": 2, "high": 6},
+                "min_child_weight": {"type": "float", "low": 0.5, "high": 10, "log": True},
+            },
+        },
+        "gcn": {"kind": "gcn", "params": {"epochs": 1, "hidden": 16}},
+    },
+    "train": {"models": ["baseline", "xgb", "gcn"]},
+    "tune": {"n_trials": 2},
+    "ensemble": {"method": "weights"},
+    "submit": {"model": "ensemble"},
+    "generate": deep_update(TINY_GENERATE, {"vae": {"batch_size": 64}, "gan": {"batch_size": 64}}),
+    "report": {"tsne": False},
+}
+PARAMS = params_with(PARAMS, replace=["featurize.featurizers", "models"])  # params.yaml + these
 
 
 class Project:

@@ -226,10 +226,10 @@ def test_unknown_model_lookup() -> None:
 def test_check_refuses_a_choice_its_registry_lacks(raw: dict[str, Any], fragment: str) -> None:
     """Checked by ``chemchallenge check`` (the registries live with their code, which the
     config does not import: every stage's DVC dependencies would include it)."""
-    from chemchallenge.checks import check_choices
+    from chemchallenge.checks import check_implemented_choices
 
     with pytest.raises(ConfigError) as info:
-        check_choices(config_with(raw))
+        check_implemented_choices(config_with(raw))
     assert fragment in str(info.value)
 
 
