@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from chemchallenge.config import Config, build_section
-from chemchallenge.generation.settings import parse_generate
+from chemchallenge.generation.settings import GuidedParams
 from chemchallenge.models.curves import read_tsv_curve
 from chemchallenge.paths import Paths
 from chemchallenge.tasks import TaskSpec
@@ -302,7 +302,8 @@ def load_run(cfg: Config, paths: Paths, name: str) -> ModelRun | None:
 
 def load_context(cfg: Config, paths: Paths) -> Context:
     rc = build_section(ReportConfig, cfg.report, "report")
-    guided = parse_generate(cfg.generate).guided
+    # only generate.guided (dvc.yaml declares that much for the report)
+    guided = build_section(GuidedParams, cfg.generate.get("guided"), "generate.guided")
     ctx = Context(
         cfg=rc,
         paths=paths,
