@@ -221,8 +221,8 @@ def choices() -> dict[str, tuple[str, ...]]:
     """The allowed values of the choice settings checked whenever the config loads. The
     choices whose registry lives with its implementation (splits, conflict policies,
     samplers, pruners, ensemble methods) are checked by ``chemchallenge check``
-    (:func:`chemchallenge.checks.check_choices`) and by the code that uses them: importing
-    them here would make every stage's DVC dependencies include that code."""
+    (:func:`chemchallenge.checks.check_implemented_choices`) and by the code that uses
+    them: importing them here would make every stage's DVC dependencies include that code."""
     from chemchallenge.tasks import TaskType
 
     return {"data.source": SOURCES, "data.task": ("auto", *(t.value for t in TaskType))}
