@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import io
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,9 +26,14 @@ from typing import Any
 
 import yaml
 
-from chemchallenge.config import config_from_dict
 from chemchallenge.paths import Paths
 from chemchallenge.stages import generate, prepare
+
+TESTS = Path(__file__).resolve().parents[1] / "tests"  # support.params: params.yaml + changes
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+from support.params import config_with  # noqa: E402
 
 ADMET = Path(__file__).resolve().parents[2] / "shared" / "data" / "challenge-admet"
 SHOW = [
@@ -70,7 +76,7 @@ def main() -> None:
     data: dict[str, Any] = {"source": "demo"}
     if args.data == "admet":
         data = {"source": "challenge", "challenge_dir": str(ADMET)}
-    cfg = config_from_dict({"seed": args.seed, "data": data, "generate": gen})
+    cfg = config_with({"seed": args.seed, "data": data, "generate": gen})
     with contextlib.ExitStack() as stack:
         tmp = args.keep or stack.enter_context(tempfile.TemporaryDirectory())
         paths = Paths(Path(tmp))

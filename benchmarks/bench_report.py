@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
+
+TESTS = Path(__file__).resolve().parents[1] / "tests"  # support.synthetic: the test data
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
 
 
 def _tsne_seconds(dist: np.ndarray, limit: int | None) -> float:
@@ -37,7 +42,7 @@ def _tsne_seconds(dist: np.ndarray, limit: int | None) -> float:
 
 def bench_tsne(points: int, rounds: int) -> None:
     from chemchallenge.report import chem
-    from chemchallenge.report.synthetic import molecules
+    from support.synthetic import molecules
 
     fps = chem.bitvects(molecules(points))
     dist = np.clip(1.0 - chem.tanimoto_matrix(fps), 0, None)
@@ -61,7 +66,7 @@ def _deck(res: object) -> str:
 def bench_build(n: int) -> None:
     from chemchallenge.paths import Paths
     from chemchallenge.report.render import build
-    from chemchallenge.report.synthetic import make_project
+    from support.synthetic import make_project
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = make_project(Path(tmp), "multilabel", n=n, extras=True)

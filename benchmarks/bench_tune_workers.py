@@ -46,30 +46,39 @@ SEARCH_SPACE = {
 
 
 def params(storage: str, trials: int) -> dict[str, Any]:
-    return {
-        "seed": 42,
-        "data": {"source": "demo"},
-        "prepare": {"cv": {"n_folds": 5}},
-        "featurize": {"n_jobs": 1, "featurizers": {"morgan_counts": {"radius": 2, "n_bits": 2048}}},
-        "models": {
-            "xgb": {
-                "kind": "xgboost",
-                "features": ["morgan_counts"],
-                "params": {
-                    "n_estimators": 200,
-                    "learning_rate": 0.05,
-                    "max_depth": 6,
-                    "subsample": 0.8,
-                    "n_jobs": 1,
-                },
-                "tune": True,
-                "search_space": SEARCH_SPACE,
-            }
+    """params.yaml with one tuned xgb on Morgan counts."""
+    from support.params import params_with  # tests/ is on sys.path (see main)
+
+    return params_with(
+        {
+            "seed": 42,
+            "data": {"source": "demo"},
+            "prepare": {"cv": {"n_folds": 5}},
+            "featurize": {
+                "n_jobs": 1,
+                "featurizers": {"morgan_counts": {"radius": 2, "n_bits": 2048}},
+            },
+            "models": {
+                "xgb": {
+                    "kind": "xgboost",
+                    "features": ["morgan_counts"],
+                    "params": {
+                        "n_estimators": 200,
+                        "learning_rate": 0.05,
+                        "max_depth": 6,
+                        "subsample": 0.8,
+                        "n_jobs": 1,
+                    },
+                    "tune": True,
+                    "search_space": SEARCH_SPACE,
+                }
+            },
+            "train": {"models": ["xgb"]},
+            "submit": {"model": "xgb"},
+            "tune": {"n_trials": trials, "storage": storage, "pruner": "none"},
         },
-        "train": {"models": ["xgb"]},
-        "submit": {"model": "xgb"},
-        "tune": {"n_trials": trials, "storage": storage, "pruner": "none"},
-    }
+        replace=["featurize.featurizers", "models"],
+    )
 
 
 def env() -> dict[str, str]:
@@ -139,9 +148,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=3)
     ap.add_argument("--storage", default=None, help="a PostgreSQL URL (default: a local server)")
     args = ap.parse_args()
+    sys.path.insert(0, str(REPO / "tests"))  # pgserver, support.params
     server = None
     if args.storage is None:
-        sys.path.insert(0, str(REPO / "tests"))
         import pgserver
 
         server = pgserver.start()

@@ -41,6 +41,12 @@ from chemchallenge.paths import Paths
 from chemchallenge.stages import ensemble, featurize, prepare, train, tune
 from chemchallenge.tuning.study import make_storage
 
+TESTS = Path(__file__).resolve().parents[1] / "tests"  # support.params: params.yaml + changes
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+from support.params import params_with  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 ADMET = HERE.parent.parent / "shared" / "data" / "challenge-admet"
 RESULTS = HERE / "RESULTS.md"
@@ -59,31 +65,35 @@ SPACE = {
 
 
 def params(dataset: str, trials: int, pruner: str, storage: str) -> dict[str, Any]:
+    """params.yaml with this benchmark's featurizers, models and tuning."""
     data: dict[str, Any] = {"source": "demo"}
     if dataset == "admet":
         data = {"source": "challenge", "challenge_dir": str(ADMET), "metric": "micro_f1"}
     xgb = {**XGB, "colsample_bytree": 0.3, "n_jobs": 2}
-    return {
-        "seed": 42,
-        "data": data,
-        "featurize": {"n_jobs": 2, "featurizers": {"morgan": {}, "morgan_counts": {}}},
-        "models": {
-            "baseline": {"kind": "decision_tree", "features": ["morgan"]},
-            "knn": {"kind": "knn", "features": ["morgan"], "params": {"n_neighbors": 7}},
-            "linear": {"kind": "linear", "features": ["morgan_counts"]},
-            "xgb_default": {"kind": "xgboost", "features": ["morgan_counts"], "params": xgb},
-            "xgb": {
-                "kind": "xgboost",
-                "features": ["morgan_counts"],
-                "params": xgb,
-                "tune": True,
-                "search_space": SPACE,
+    return params_with(
+        {
+            "seed": 42,
+            "data": data,
+            "featurize": {"n_jobs": 2, "featurizers": {"morgan": {}, "morgan_counts": {}}},
+            "models": {
+                "baseline": {"kind": "decision_tree", "features": ["morgan"]},
+                "knn": {"kind": "knn", "features": ["morgan"], "params": {"n_neighbors": 7}},
+                "linear": {"kind": "linear", "features": ["morgan_counts"]},
+                "xgb_default": {"kind": "xgboost", "features": ["morgan_counts"], "params": xgb},
+                "xgb": {
+                    "kind": "xgboost",
+                    "features": ["morgan_counts"],
+                    "params": xgb,
+                    "tune": True,
+                    "search_space": SPACE,
+                },
             },
+            "train": {"models": MEMBERS},
+            "tune": {"n_trials": trials, "pruner": pruner, "storage": storage},
+            "submit": {"model": "ensemble"},
         },
-        "train": {"models": MEMBERS},
-        "tune": {"n_trials": trials, "pruner": pruner, "storage": storage},
-        "submit": {"model": "ensemble"},
-    }
+        replace=["featurize.featurizers", "models"],
+    )
 
 
 def timed_tuning(root: Path, dataset: str, trials: int) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import io
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,10 +37,16 @@ from chemchallenge.generation.codec import SMILES_FORMS, MoleculeVAE, to_model_s
 from chemchallenge.generation.corpus import Corpus, build_corpus
 from chemchallenge.generation.fcd import embedding, frechet_from_embeddings
 from chemchallenge.generation.lightning_vae import VAEParams, train_vae
-from chemchallenge.generation.settings import GenerateConfig
+from chemchallenge.generation.settings import parse_generate
 from chemchallenge.io import read_parquet
 from chemchallenge.paths import Paths
 from chemchallenge.stages import prepare
+
+TESTS = Path(__file__).resolve().parents[1] / "tests"  # support.params: params.yaml + changes
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+from support.params import params_with  # noqa: E402
 
 ADMET = Path(__file__).resolve().parents[2] / "shared" / "data" / "challenge-admet"
 # name, temperature, syntax+valence-constrained (SMILES only), greedy
@@ -102,13 +109,13 @@ def main() -> None:
     data: dict[str, Any] = {"source": "demo"}
     if args.data == "admet":
         data = {"source": "challenge", "challenge_dir": str(ADMET)}
-    cfg = config_from_dict({"seed": args.seed, "data": data})
+    cfg = config_from_dict(params_with({"seed": args.seed, "data": data}))
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         paths = Paths(Path(tmp))
         with contextlib.redirect_stdout(io.StringIO()):
             prepare.run(cfg, paths)
-        holdout = GenerateConfig().holdout_fraction  # the stage's split
+        holdout = parse_generate(cfg.generate).holdout_fraction  # the stage's split
         train, test = read_parquet(paths.train), read_parquet(paths.test)
         corpus = build_corpus(train, test, [], holdout, args.seed)
     strings = [s for s in to_model_strings(corpus.train, vp.representation) if s]

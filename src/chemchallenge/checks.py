@@ -10,7 +10,9 @@ before 40 minutes of training:
   (:func:`chemchallenge.models.base.check_params`: scikit-learn's ``_validate_params``, a
   tiny XGBoost fit, the networks' typed settings), for the prepared task when ``prepare``
   has run, else for ``data.task`` (regression when ``auto``);
-- ``generate:`` and ``report:`` are parsed into their typed settings.
+- ``generate:`` and ``report:`` are parsed into their typed settings;
+- the choices whose registry lives with its implementation (``prepare.cv.split``,
+  ``ensemble.method``, ...: :func:`implemented_choices`) are checked against it.
 
 dvc.yaml's first stage ``check`` runs it whenever params.yaml changes; every other stage
 depends on its (constant) output, so DVC runs it first and a bad value never reaches a
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import time
 
-from chemchallenge.config import Config, build_section
+from chemchallenge.config import Config, build_section, check_choices
 from chemchallenge.paths import Paths
 from chemchallenge.tasks import TaskSpec, TaskType
 
@@ -107,6 +109,28 @@ def check_net_features(name: str, kind: str, features: list[str], params: dict) 
         raise ConfigError(f"models.{name}: kind {kind!r} would ignore features {features}: {what}")
 
 
+def implemented_choices() -> dict[str, tuple[str, ...]]:
+    """The choice settings whose allowed values are the keys of the registries that
+    implement them."""
+    from chemchallenge.data.molecules import CONFLICT_POLICIES
+    from chemchallenge.data.splits import SPLITS
+    from chemchallenge.ensemble.weights import METHODS
+    from chemchallenge.tuning.study import PRUNERS, SAMPLERS
+
+    return {
+        "prepare.conflicts": ("auto", *CONFLICT_POLICIES),
+        "prepare.cv.split": ("auto", *SPLITS),
+        "tune.pruner": tuple(PRUNERS),
+        "tune.sampler": tuple(SAMPLERS),
+        "ensemble.method": tuple(METHODS),
+    }
+
+
+def check_implemented_choices(cfg: Config) -> None:
+    """Every choice of :func:`implemented_choices` against its registry."""
+    check_choices(cfg, implemented_choices())
+
+
 def check_sections(cfg: Config) -> None:
     from chemchallenge.generation.settings import parse_generate
     from chemchallenge.report.context import ReportConfig
@@ -118,6 +142,7 @@ def check_sections(cfg: Config) -> None:
 def check_all(cfg: Config, paths: Paths) -> float:
     """Check every section; returns the seconds it took. Raises ConfigError naming the key."""
     t0 = time.perf_counter()
+    check_implemented_choices(cfg)
     check_featurizers(cfg)
     check_sections(cfg)
     check_models(cfg, paths)

@@ -1,6 +1,8 @@
 """Typed sections of params.yaml, validated before any work starts.
 
 Only the CLI reads params.yaml (:func:`load_config`); stages receive these objects.
+The values live in params.yaml only: a typed section has no defaults in code, and a key
+missing from params.yaml is refused (one line naming it) rather than given an invented value.
 Free-form sections (a featurizer's or a model's hyper-parameters) stay plain dicts and
 are validated by the component that owns them.
 """
@@ -21,45 +23,45 @@ from chemchallenge.errors import ConfigError
 
 @dataclass
 class DataConfig:
-    source: str = "demo"  # demo | challenge
-    challenge_dir: str = "data/challenge"
-    x_train: str = "X_train.csv"
-    y_train: str = "y_train.csv"
-    x_test: str = "X_test.csv"
-    id_column: str = "auto"
-    smiles_column: str = "auto"
-    targets: list[str] | str = "auto"
-    task: str = "auto"  # auto | regression | binary | multilabel | multiclass
-    metric: str = "auto"
+    source: str
+    challenge_dir: str
+    x_train: str
+    y_train: str
+    x_test: str
+    id_column: str
+    smiles_column: str
+    targets: list[str] | str
+    task: str
+    metric: str
 
 
 @dataclass
 class StandardizeConfig:
-    cleanup: bool = True
-    largest_fragment: bool = True
-    neutralize: bool = True
-    remove_stereo: bool = False
-    canonical: bool = True
+    cleanup: bool
+    largest_fragment: bool
+    neutralize: bool
+    remove_stereo: bool
+    canonical: bool
 
 
 @dataclass
 class CVConfig:
-    n_folds: int = 5
-    split: str = "auto"  # auto | random | stratified | multilabel | scaffold
+    n_folds: int
+    split: str
 
 
 @dataclass
 class PrepareConfig:
-    standardize: StandardizeConfig = field(default_factory=StandardizeConfig)
-    conflicts: str = "auto"  # auto (classification: drop, regression: mean) | drop | mean
-    cv: CVConfig = field(default_factory=CVConfig)
+    standardize: StandardizeConfig
+    conflicts: str  # auto: drop for classes, mean for regression
+    cv: CVConfig
 
 
 @dataclass
 class FeaturizeConfig:
-    n_jobs: int = -1
-    max_error_rate: float = 0.01  # share of molecules a featurizer may fail on (NaN rows)
-    featurizers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    n_jobs: int
+    max_error_rate: float  # share of molecules a featurizer may fail on (NaN rows)
+    featurizers: dict[str, dict[str, Any]]
 
 
 @dataclass
@@ -75,49 +77,49 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    models: list[str] = field(default_factory=list)
+    models: list[str]
 
 
 @dataclass
 class TuneConfig:
-    n_trials: int = 10
-    timeout: float | None = None  # seconds; None: the trial budget alone ends a study
-    storage: str = "sqlite:///optuna/studies.db"
-    sampler: str = "tpe"
-    pruner: str = "median"  # median | hyperband | none
-    n_folds: int | None = None  # folds used per trial (None: all)
+    n_trials: int
+    timeout: float | None  # seconds; None: the trial budget alone ends a study
+    storage: str
+    sampler: str
+    pruner: str
+    n_folds: int | None  # folds used per trial (None: all)
     # database storages: a worker sends a heartbeat this often (s); a RUNNING trial silent for
     # 3 heartbeats (its worker killed) is failed and retried by the next worker
-    heartbeat_s: int = 60
+    heartbeat_s: int
 
 
 @dataclass
 class EnsembleConfig:
-    method: str = "weights"  # mean_topk | weights | stacking | label_stacking
-    top_k: int = 3
-    models: list[str] | str = "all"
-    tune_thresholds: bool = True
+    method: str
+    top_k: int
+    models: list[str] | str
+    tune_thresholds: bool
 
 
 @dataclass
 class SubmitConfig:
-    model: str = "ensemble"
-    thresholds: float | dict[str, float] | str = "auto"  # auto: tuned by ensemble, else 0.5
+    model: str
+    thresholds: float | dict[str, float] | str  # auto: tuned by ensemble, else 0.5
 
 
 @dataclass
 class Config:
-    seed: int = 42
-    data: DataConfig = field(default_factory=DataConfig)
-    prepare: PrepareConfig = field(default_factory=PrepareConfig)
-    featurize: FeaturizeConfig = field(default_factory=FeaturizeConfig)
-    models: dict[str, ModelConfig] = field(default_factory=dict)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    tune: TuneConfig = field(default_factory=TuneConfig)
-    ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
-    submit: SubmitConfig = field(default_factory=SubmitConfig)
-    generate: dict[str, Any] = field(default_factory=dict)
-    report: dict[str, Any] = field(default_factory=dict)
+    seed: int
+    data: DataConfig
+    prepare: PrepareConfig
+    featurize: FeaturizeConfig
+    models: dict[str, ModelConfig]
+    train: TrainConfig
+    tune: TuneConfig
+    ensemble: EnsembleConfig
+    submit: SubmitConfig
+    generate: dict[str, Any]
+    report: dict[str, Any]
 
     def model(self, name: str) -> ModelConfig:
         if name not in self.models:
@@ -204,28 +206,47 @@ def build_section(cls: type, raw: Any, where: str) -> Any:
         and f.default_factory is dataclasses.MISSING
     ]
     if missing:
-        raise ConfigError(f"{where}: missing required key(s) {missing}")
+        keys = ", ".join(f"{where}.{n}" if where else n for n in missing)
+        raise ConfigError(
+            f"{keys}: missing from params.yaml (no default in code: copy it from the "
+            "repository's params.yaml)"
+        )
     return cls(**kwargs)
 
 
-_CHOICES = {
-    "data.source": ("demo", "challenge"),
-    "data.task": ("auto", "regression", "binary", "multilabel", "multiclass"),
-    "prepare.conflicts": ("auto", "drop", "mean"),
-    "prepare.cv.split": ("auto", "random", "stratified", "multilabel", "scaffold"),
-    "tune.pruner": ("median", "hyperband", "none"),
-    "tune.sampler": ("tpe", "random"),
-    "ensemble.method": ("mean_topk", "weights", "stacking", "label_stacking"),
-}
+#: where ``data.source`` reads the data from (the prepare stage's two readers)
+SOURCES = ("demo", "challenge")
+
+
+def choices() -> dict[str, tuple[str, ...]]:
+    """The allowed values of the choice settings checked whenever the config loads. The
+    choices whose registry lives with its implementation (splits, conflict policies,
+    samplers, pruners, ensemble methods) are checked by ``chemchallenge check``
+    (:func:`chemchallenge.checks.check_implemented_choices`) and by the code that uses
+    them: importing them here would make every stage's DVC dependencies include that code."""
+    from chemchallenge.tasks import TaskType
+
+    return {"data.source": SOURCES, "data.task": ("auto", *(t.value for t in TaskType))}
+
+
+def setting(cfg: Config, key: str) -> Any:
+    """The value of a dotted key (``prepare.cv.split``) of the typed config."""
+    obj: Any = cfg
+    for part in key.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def check_choices(cfg: Config, table: dict[str, tuple[str, ...]]) -> None:
+    """Every ``key: allowed values`` of ``table``; ConfigError naming the first one off."""
+    for key, allowed in table.items():
+        value = setting(cfg, key)
+        if value not in allowed:
+            raise ConfigError(f"{key}: {value!r} is not one of {list(allowed)}")
 
 
 def _check(cfg: Config) -> None:
-    for key, allowed in _CHOICES.items():
-        obj: Any = cfg
-        for part in key.split("."):
-            obj = getattr(obj, part)
-        if obj not in allowed:
-            raise ConfigError(f"{key}: {obj!r} is not one of {list(allowed)}")
+    check_choices(cfg, choices())
     if cfg.prepare.cv.n_folds < 2:
         raise ConfigError("prepare.cv.n_folds: need at least 2 folds for cross-validation")
     if cfg.data.metric != "auto":
@@ -270,9 +291,7 @@ _RANGES: dict[str, tuple[float | None, float | None, str]] = {
 
 def _check_ranges(cfg: Config) -> None:
     for key, (low, high, what) in _RANGES.items():
-        obj: Any = cfg
-        for part in key.split("."):
-            obj = getattr(obj, part)
+        obj = setting(cfg, key)
         if (low is not None and obj < low) or (high is not None and obj > high):
             raise ConfigError(f"{key}: {obj!r} is out of range: must be {what}")
     rate = cfg.featurize.max_error_rate

@@ -27,6 +27,7 @@ import yaml
 
 import chemchallenge
 from chemchallenge.config import config_from_dict, load_config
+from chemchallenge.errors import ConfigError
 from chemchallenge.pipeline import dvcyaml
 from conftest import TINY_GENERATE, deep_update, make_tables, tiny_params, write_tables
 
@@ -422,12 +423,14 @@ def test_committed_dvc_yaml_is_current() -> None:
     pytest.fail(f"{target} is stale: run `chemchallenge dvc-yaml`; diff to the fresh one:\n{diff}")
 
 
-def test_sections_left_to_defaults_are_not_declared() -> None:
-    """A params.yaml without an ``ensemble:`` section is valid (defaults); dvc.yaml must not
-    declare it, or `dvc repro` stops with "Parameters 'ensemble' are missing"."""
+def test_a_section_left_out_is_refused_before_dvc_sees_it() -> None:
+    """Sections have no defaults in code: a params.yaml without ``ensemble:`` fails to load
+    (one line naming it) instead of reaching `dvc repro` ("Parameters 'ensemble' are
+    missing"); with every section present, each declared key exists."""
     raw = project_params()
-    raw.pop("ensemble", None)
     doc = dvcyaml.declare_present(dvcyaml.build(config_from_dict(raw)), raw)
     declared = declared_params(doc["stages"]["ensemble"])
-    assert declared and all(_lookup(raw, p) for p in declared), declared
-    assert "ensemble" not in declared
+    assert "ensemble" in declared and all(_lookup(raw, p) for p in declared), declared
+    raw.pop("ensemble")
+    with pytest.raises(ConfigError, match=r"^ensemble: missing from params\.yaml"):
+        config_from_dict(raw)

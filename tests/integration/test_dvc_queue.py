@@ -27,6 +27,7 @@ import yaml
 from test_dvc_workflow import PROJECT_FILES, REPO, Project
 
 from conftest import TINY_GENERATE, make_tables, write_tables
+from support.params import params_with
 
 pytestmark = pytest.mark.slow
 
@@ -55,6 +56,7 @@ PARAMS: dict[str, Any] = {
     "generate": TINY_GENERATE,
     "report": {"tsne": False, "title": "Baseline"},
 }
+PARAMS = params_with(PARAMS, replace=["featurize.featurizers", "models"])  # params.yaml + these
 CHALLENGE_FILES = ("X_train.csv", "y_train.csv", "X_test.csv")
 EXPERIMENTS = {
     "report-only": "report.title=Queued report",

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from conftest import TINY_GENERATE, deep_update, make_tables, write_tables
+from support.params import params_with
 
 pytestmark = pytest.mark.slow
 
@@ -54,13 +55,12 @@ PARAMS: dict[str, Any] = {
     },
     "train": {"models": ["baseline", "xgb", "gcn"]},
     "tune": {"n_trials": 2},
-    # every section dvc.yaml declares must be in params.yaml, defaults or not (`dvc repro`:
-    # "Parameters 'ensemble' are missing from 'params.yaml'"; see test_dvc_declared.py)
     "ensemble": {"method": "weights"},
     "submit": {"model": "ensemble"},
     "generate": deep_update(TINY_GENERATE, {"vae": {"batch_size": 64}, "gan": {"batch_size": 64}}),
     "report": {"tsne": False},
 }
+PARAMS = params_with(PARAMS, replace=["featurize.featurizers", "models"])  # params.yaml + these
 
 
 class Project:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from chemchallenge.config import config_from_dict
 from chemchallenge.paths import Paths
 from chemchallenge.report.render import BuildResult, build
-from chemchallenge.report.synthetic import make_project
+from support.params import config_with
+from support.synthetic import make_project
 
 HEADINGS = [
     "Summary",
@@ -143,13 +143,14 @@ def test_other_classification_tasks(tmp_path: Path, task_type: str) -> None:
 
 
 def _empty_config():
-    return config_from_dict(
+    return config_with(
         {
             "featurize": {"featurizers": {"morgan": {}}},
             "models": {"baseline": {"kind": "decision_tree", "features": ["morgan"]}},
             "train": {"models": ["baseline"]},
             "submit": {"model": "baseline"},
-        }
+        },
+        replace=["featurize.featurizers", "models"],
     )
 
 

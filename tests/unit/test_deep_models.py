@@ -11,10 +11,10 @@ import torch
 
 from chemchallenge.errors import ConfigError
 from chemchallenge.models.base import ModelInput, build_model, needs_features
-from chemchallenge.models.datamodules import random_variants
 from chemchallenge.models.deep import NET_DEFAULTS
 from chemchallenge.models.lightning import masked_loss
 from chemchallenge.tasks import TaskSpec, TaskType
+from chemchallenge.training.data import random_variants
 
 KINDS = sorted(NET_DEFAULTS)
 FAST = {"epochs": 2, "batch_size": 16, "tta": 1}

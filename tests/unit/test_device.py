@@ -14,10 +14,10 @@ from torch.utils.data import DataLoader, Dataset
 from chemchallenge import device
 from chemchallenge.errors import ConfigError
 from chemchallenge.models.base import ModelInput, build_model
-from chemchallenge.models.datamodules import BucketBatchSampler
 from chemchallenge.models.deep import resolve_params
 from chemchallenge.profiles import apply, check, flatten, set_args
 from chemchallenge.tasks import TaskSpec, TaskType
+from chemchallenge.training.data import BucketBatchSampler
 
 REPO = Path(__file__).resolve().parents[2]
 

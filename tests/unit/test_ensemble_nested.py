@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chemchallenge.config import config_from_dict
 from chemchallenge.ensemble.nested import nested_best_single
 from chemchallenge.ensemble.thresholds import tune_thresholds
 from chemchallenge.ensemble.weights import best_member
@@ -19,6 +18,7 @@ from chemchallenge.metrics import per_target, score
 from chemchallenge.paths import Paths
 from chemchallenge.stages import ensemble
 from chemchallenge.tasks import TaskSpec, TaskType
+from support.params import config_with
 
 REG = TaskSpec(TaskType.REGRESSION, ["y"], "rmse")
 ML = TaskSpec(TaskType.MULTILABEL, ["a", "b"], "micro_f1")
@@ -48,13 +48,14 @@ def _project(root: Path, task: TaskSpec, y: np.ndarray, members: dict[str, np.nd
 
 
 def _cfg(models: list[str], method: str = "weights"):
-    return config_from_dict(
+    return config_with(
         {
             "models": {m: {"kind": "linear"} for m in models},
             "train": {"models": models},
             "submit": {"model": "ensemble"},
             "ensemble": {"method": method, "models": models},
-        }
+        },
+        replace=["models"],
     )
 
 

@@ -9,25 +9,26 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chemchallenge.config import config_from_dict
 from chemchallenge.errors import MissingInputError
 from chemchallenge.io import write_json, write_parquet
 from chemchallenge.paths import Paths
 from chemchallenge.stages import ensemble
 from chemchallenge.tasks import TaskSpec, TaskType
+from support.params import config_with
 
 N, N_TEST = 120, 30
 MODELS = ["m1", "m2", "m3"]
 
 
 def _cfg(method: str = "weights", models: object = "all", **ens: object):
-    return config_from_dict(
+    return config_with(
         {
             "models": {m: {"kind": "linear"} for m in MODELS},
             "train": {"models": MODELS},
             "submit": {"model": "ensemble"},
             "ensemble": {"method": method, "models": models, **ens},
-        }
+        },
+        replace=["models"],
     )
 
 

@@ -12,12 +12,13 @@ from rdkit import Chem
 from rdkit.Chem import Descriptors
 from rdkit.Chem import rdFingerprintGenerator as rfg
 
-from chemchallenge.config import Config, config_from_dict
+from chemchallenge.config import Config
 from chemchallenge.errors import ConfigError, InputError, MissingInputError
 from chemchallenge.features.store import load_features
 from chemchallenge.io import write_parquet
 from chemchallenge.paths import Paths
 from chemchallenge.stages import featurize
+from support.params import config_with
 
 TRAIN = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "CCN(CC)CC"]
 TEST = ["CCCl", None, "OC(=O)c1ccccc1"]
@@ -48,7 +49,8 @@ def prepared(root: Path) -> Paths:
 
 
 def config(**featurizers: dict) -> Config:
-    return config_from_dict({"featurize": {"n_jobs": 1, "featurizers": featurizers}})
+    extra = {"featurize": {"n_jobs": 1, "featurizers": featurizers}, "train": {"models": []}}
+    return config_with(extra, replace=["featurize.featurizers"])
 
 
 def test_stage_writes_features_in_order_with_nan_row(tmp_path, capsys):

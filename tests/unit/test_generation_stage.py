@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chemchallenge.config import Config
 from chemchallenge.errors import ConfigError, MissingInputError
 from chemchallenge.generation.codec import MoleculeVAE
 from chemchallenge.paths import Paths
 from chemchallenge.stages import candidates, generate
 from conftest import TINY_GENERATE, deep_update
+from support.params import config_with, params_with
 
 SMILES = [
     "CCO",
@@ -77,11 +77,12 @@ def make_project(root: Path) -> Paths:
 RUN_GENERATE = """
 import json, sys
 from pathlib import Path
-from chemchallenge.config import Config
+from chemchallenge.config import Config, build_section
 from chemchallenge.paths import Paths
 from chemchallenge.stages import generate
 root = Path(sys.argv[1])
-generate.run(Config(seed=1, generate=json.loads(sys.argv[2])), Paths(root))
+# typed sections without config_from_dict's cross-checks: only what the stage itself loads
+generate.run(build_section(Config, json.loads(sys.argv[2]), ""), Paths(root))
 loaded = sorted(m for m in sys.modules if m.startswith("chemchallenge"))
 Path(sys.argv[3]).write_text(json.dumps(loaded))
 """
@@ -93,7 +94,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Paths, list[str
     root = tmp_path_factory.mktemp("generated")
     paths = make_project(root / "project")
     loaded = root / "modules.json"
-    cmd = [sys.executable, "-c", RUN_GENERATE, str(paths.root), json.dumps(TINY), str(loaded)]
+    raw = json.dumps(params_with({"seed": 1, "generate": TINY}))
+    cmd = [sys.executable, "-c", RUN_GENERATE, str(paths.root), raw, str(loaded)]
     subprocess.run(cmd, check=True, timeout=600)
     return paths, json.loads(loaded.read_text())
 
@@ -201,7 +203,7 @@ def test_generate_section_directions_are_the_guided_ones() -> None:
 
 def test_candidates_without_a_trained_predictor(generated_copy: Paths) -> None:
     paths = generated_copy
-    candidates.run(Config(seed=1, generate=TINY), paths)
+    candidates.run(config_with({"seed": 1, "generate": TINY}), paths)
     status = json.loads((paths.candidates / "guided.json").read_text())
     assert status["status"].startswith("skipped") and "task.json" in status["status"]
     cand = pd.read_csv(paths.candidates / "candidates.csv")
@@ -210,7 +212,9 @@ def test_candidates_without_a_trained_predictor(generated_copy: Paths) -> None:
 
 def test_candidates_disabled_still_writes_both_files(generated_copy: Paths) -> None:
     paths = generated_copy
-    candidates.run(Config(seed=1, generate=dict(TINY, guided={"enabled": False})), paths)
+    candidates.run(
+        config_with({"seed": 1, "generate": {**TINY, "guided": {"enabled": False}}}), paths
+    )
     assert json.loads((paths.candidates / "guided.json").read_text()) == {"status": "disabled"}
     assert pd.read_csv(paths.candidates / "candidates.csv").empty
 
@@ -237,7 +241,7 @@ def test_candidates_with_a_predictor(
     module.load_predictor = lambda paths, cfg: Predictor()  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "chemchallenge.predictor", module)
     paths = generated_copy
-    candidates.run(Config(seed=1, generate=TINY), paths)
+    candidates.run(config_with({"seed": 1, "generate": TINY}), paths)
     status = json.loads((paths.candidates / "guided.json").read_text())
     assert status["status"] == "ok"
     assert status["objectives"] == {"y": "probability"}
@@ -257,7 +261,9 @@ def test_candidates_with_a_trained_model(tmp_path: Path) -> None:
     write_tables(tmp_path / "challenge", make_tables("regression"))
     params = tiny_params(tmp_path / "challenge")
     params["train"]["models"] = ["baseline"]
-    params["generate"] = dict(TINY, tsne=False, guided={"latent_steps": 1, "latent_starts": 2})
+    params["generate"] = deep_update(
+        TINY, {"tsne": False, "guided": {"latent_steps": 1, "latent_starts": 2}}
+    )
     cfg = config_from_dict(params)
     paths = Paths(tmp_path)
     prepare.run(cfg, paths)
@@ -288,12 +294,12 @@ def test_candidates_need_the_generated_vae(generated_copy: Paths, monkeypatch) -
     module.load_predictor = lambda paths, cfg: object()  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "chemchallenge.predictor", module)
     with pytest.raises(MissingInputError, match=r"vae.pt not found: run the generate stage"):
-        candidates.run(Config(seed=1, generate=TINY), paths)
+        candidates.run(config_with({"seed": 1, "generate": TINY}), paths)
 
 
 def test_missing_extra_corpus_is_a_clear_error(tmp_path: Path) -> None:
     paths = make_project(tmp_path)
-    cfg = Config(generate={"extra_corpus": "data/more_molecules.csv"})
+    cfg = config_with({"generate": {"extra_corpus": "data/more_molecules.csv"}})
     with pytest.raises(MissingInputError, match=r"generate.extra_corpus: .*more_molecules.csv"):
         generate.run(cfg, paths)
 
@@ -301,16 +307,16 @@ def test_missing_extra_corpus_is_a_clear_error(tmp_path: Path) -> None:
 def test_config_errors_name_the_key(tmp_path: Path) -> None:
     paths = make_project(tmp_path)
     with pytest.raises(ConfigError, match="unknown key"):
-        generate.run(Config(generate={"vae": {"epoch": 3}}), paths)
+        generate.run(config_with({"generate": {"vae": {"epoch": 3}}}), paths)
     with pytest.raises(ConfigError, match=r"generate\.vae\.kl_anneal"):
-        generate.run(Config(generate={"vae": {"kl_anneal": "sigmoid"}}), paths)
+        generate.run(config_with({"generate": {"vae": {"kl_anneal": "sigmoid"}}}), paths)
     with pytest.raises(ConfigError, match=r"generate\.guided\.directions\.y"):
-        generate.run(Config(generate={"guided": {"directions": {"y": "up"}}}), paths)
+        generate.run(config_with({"generate": {"guided": {"directions": {"y": "up"}}}}), paths)
 
 
 def test_disabled_stage_writes_placeholders(tmp_path: Path) -> None:
     paths = make_project(tmp_path)
-    cfg = Config(generate={"enabled": False})
+    cfg = config_with({"generate": {"enabled": False}})
     generate.run(cfg, paths)
     assert json.loads((tmp_path / "metrics" / "generation.json").read_text()) == {}
     assert json.loads(paths.generation_scores.read_text()) == {"enabled": False}

@@ -10,7 +10,6 @@ import torch
 
 from chemchallenge.features.tokenizer import SmilesVocab
 from chemchallenge.generation.lightning_vae import (
-    BucketBatchSampler,
     VAEParams,
     kl_weight,
     reconstruction_accuracy,
@@ -23,6 +22,7 @@ from chemchallenge.generation.vae import (
     sample_prior,
     vae_loss,
 )
+from chemchallenge.training.data import BucketBatchSampler, SmilesDataset
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
@@ -77,6 +77,7 @@ def test_kl_schedules() -> None:
 
 
 def test_bucket_sampler_covers_every_index_once() -> None:
+    """The VAE batches with the predictive nets' sampler: short with short, long with long."""
     lengths = [5, 50, 6, 49, 30, 31, 100, 101]
     batches = list(BucketBatchSampler(lengths, 2, seed=0))
     assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
@@ -98,8 +99,31 @@ def test_vae_overfits_a_handful_of_molecules() -> None:
         kl_anneal="none",
         beta_max=0.01,
     )
+    det = torch.are_deterministic_algorithms_enabled()
     model, vocab = train_vae(SMILES, params, seed=0, progress=False)
     assert reconstruction_accuracy(model, vocab, SMILES, 40) >= 0.8
+    assert torch.are_deterministic_algorithms_enabled() is det  # the shared context restores it
+
+
+def test_augmentation_draws_variants_with_its_probability() -> None:
+    """``augment``: the share of accesses that give a random SMILES instead of the given one,
+    from a pool drawn up front (the shared SMILES dataset); seeded."""
+    from chemchallenge.generation.lightning_vae import _dataset
+
+    vocab = SmilesVocab.build([*SMILES, *"0123456789"])
+    params = VAEParams(epochs=4, max_len=60, augment=0.5)
+
+    def draws(seed: int) -> list[list[int]]:
+        ds = _dataset(SMILES, vocab, params, seed)
+        return [ds[i][0].tolist() for _ in range(100) for i in range(len(SMILES))]
+
+    ids = draws(0)
+    given = [vocab.encode(s, max_len=60) for s in SMILES] * 100
+    share = np.mean([a != list(b) for a, b in zip(ids, given, strict=True)])
+    assert 0.3 < share < 0.55  # 0.5 minus variants that equal the given string (CCO...)
+    assert ids == draws(0)
+    plain = _dataset(SMILES, vocab, VAEParams(max_len=60), 0)
+    assert isinstance(plain, SmilesDataset) and len(plain.pool[0]) == 1
 
 
 def test_selfies_codec_round_trip_and_always_valid_samples(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from torch_geometric.data import Batch
 
 from chemchallenge.features.graphs import smiles_to_graphs
 from chemchallenge.features.tokenizer import SmilesVocab
-from chemchallenge.models.datamodules import collate_tokens
 from chemchallenge.models.nets import DMPNN, GNN, MLP, AttentiveFPNet, SmilesCNN, SmilesRNN
+from chemchallenge.training.data import collate_tokens
 
 SMILES = [
     "CCO",

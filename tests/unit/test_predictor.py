@@ -24,7 +24,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, Paths, pd
     write_tables(root / "challenge", tables)
     params = tiny_params(root / "challenge")
     params["train"]["models"] = ["baseline", "knn"]
-    params["ensemble"] = {"method": "weights"}
+    params["ensemble"]["method"] = "weights"
     cfg = config_from_dict(params)
     paths = Paths(root)
     prepare.run(cfg, paths)

@@ -17,6 +17,7 @@ from chemchallenge.report.items import fmt
 from chemchallenge.report.render import inline_md
 from chemchallenge.report.tuning import _weights_frame
 from chemchallenge.report.words import sentences
+from support.params import config_with, report_config
 
 
 def _tsv(path: Path, name: str, values: np.ndarray) -> None:
@@ -26,13 +27,15 @@ def _tsv(path: Path, name: str, values: np.ndarray) -> None:
 
 
 def test_report_config_parses_and_rejects_unknown_keys() -> None:
-    rc = build_section(ReportConfig, {"tsne": False, "title": "T", "author": "A"}, "report")
+    rc = report_config(tsne=False, title="T", author="A")
     assert rc.tsne is False and rc.title == "T" and rc.max_molecules_drawn > 0
     assert rc.team == "A" and rc.dpi >= 200
-    rc = build_section(ReportConfig, {"authors": ["Ada", "Alan"]}, "report")
+    rc = report_config(authors=["Ada", "Alan"])
     assert rc.team == "Ada, Alan"
     with pytest.raises(ConfigError, match="unknown key"):
-        build_section(ReportConfig, {"tnse": True}, "report")
+        report_config(tnse=True)
+    with pytest.raises(ConfigError, match=r"report.dpi: missing from params.yaml"):
+        build_section(ReportConfig, {"title": "T"}, "report")
 
 
 def test_read_tsv_curve_is_defensive(tmp_path: Path) -> None:
@@ -113,7 +116,7 @@ def test_fmt_and_inline_markup() -> None:
 
 
 def test_sentences_without_any_output_give_only_generic_limits(tmp_path: Path) -> None:
-    ctx = Context(cfg=ReportConfig(), paths=Paths(tmp_path), featurizers={})
+    ctx = Context(cfg=report_config(), paths=Paths(tmp_path), featurizers={}, ad_threshold=0.35)
     words = sentences(ctx, {})
     assert words["models"] == [] and words["data"] == [] and words["summary"] == []
     assert any("ensemble" in s for s in words["limits"])
@@ -133,7 +136,13 @@ def test_generation_table_frames_selfies_validity_and_sentences_cite_sensible(
         "floor": {"validity": 1.0, "sensible": 0.97, "uniqueness": 1.0, "fcd": 10.1},
         "info": {"representation": "selfies", "timings": {"total_s": 1.0}},
     }
-    ctx = Context(cfg=ReportConfig(), paths=Paths(tmp_path), featurizers={}, generation=gen)
+    ctx = Context(
+        cfg=report_config(),
+        paths=Paths(tmp_path),
+        featurizers={},
+        ad_threshold=0.35,
+        generation=gen,
+    )
     facts: dict = {}
     table = _metrics_table(ctx, facts)
     assert isinstance(table, Table) and "SELFIES" in table.caption
@@ -151,7 +160,6 @@ def test_generation_table_frames_selfies_validity_and_sentences_cite_sensible(
 def test_context_reads_the_generation_record_and_the_candidates_stage(tmp_path: Path) -> None:
     import json
 
-    from chemchallenge.config import Config
     from chemchallenge.report.context import load_context
     from chemchallenge.report.figures_gen import _candidates
     from chemchallenge.report.items import Note
@@ -169,7 +177,7 @@ def test_context_reads_the_generation_record_and_the_candidates_stage(tmp_path: 
     pd.DataFrame({"smiles": ["CCO"], "desirability": [1.0]}).to_csv(
         paths.candidates / "candidates.csv", index=False
     )
-    ctx = load_context(Config(), paths)
+    ctx = load_context(config_with(), paths)
     assert ctx.generation == {"vae": {"validity": 0.9}, "info": {"seed": 0, "guided": status}}
     assert ctx.candidates is not None and ctx.candidates["smiles"].tolist() == ["CCO"]
     facts = {"generation": pd.DataFrame({"vae": {"validity": 0.9}})}
@@ -180,7 +188,7 @@ def test_context_reads_the_generation_record_and_the_candidates_stage(tmp_path: 
     pd.DataFrame(columns=["smiles", "desirability"]).to_csv(
         paths.candidates / "candidates.csv", index=False
     )
-    ctx = load_context(Config(), paths)
+    ctx = load_context(config_with(), paths)
     note = _candidates(ctx, None)  # type: ignore[arg-type]  # nothing is drawn
     assert isinstance(note, Note) and "skipped: models/baseline/estimators.pt" in note.text
     assert len(generation_sentences(ctx, facts)) == 1
@@ -199,3 +207,30 @@ def test_strict_mode_raises_what_is_otherwise_a_note(monkeypatch) -> None:
     monkeypatch.setenv("CHEMCHALLENGE_STRICT", "1")
     with pytest.raises(ValueError, match="figure exploded"):
         safe(Section("s", "S"), "the broken figure", broken)
+
+
+def test_importing_the_report_leaves_matplotlib_alone() -> None:
+    """The style is applied by ``report_style`` while a report is built, never at import."""
+    import subprocess
+    import sys
+
+    code = (
+        "import matplotlib; before = dict(matplotlib.rcParams); "
+        "import chemchallenge.report.render, chemchallenge.stages.report; "
+        "after = dict(matplotlib.rcParams); "
+        "changed = sorted(k for k in before if before[k] != after[k]); "
+        "assert not changed, changed"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_report_style_applies_and_restores() -> None:
+    import matplotlib
+
+    from chemchallenge.report.style import STYLE, report_style
+
+    before = dict(matplotlib.rcParams)
+    with report_style():
+        assert matplotlib.get_backend().lower() == "agg"
+        assert all(matplotlib.rcParams[k] == v for k, v in STYLE.items())
+    assert dict(matplotlib.rcParams) == before

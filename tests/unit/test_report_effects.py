@@ -14,7 +14,7 @@ from chemchallenge.models.tabular import PerTargetModel
 from chemchallenge.paths import Paths
 from chemchallenge.report.context import ModelRun, load_context
 from chemchallenge.report.effects import direction, effect_sentences, summarise, tree_contributions
-from chemchallenge.report.synthetic import make_project
+from support.synthetic import make_project
 
 
 def test_tree_contributions_are_out_of_fold_and_add_up(tmp_path: Path) -> None:

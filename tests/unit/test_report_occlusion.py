@@ -13,11 +13,12 @@ from torch_geometric.data import Batch
 
 from chemchallenge.features.graphs import smiles_to_graph
 from chemchallenge.paths import Paths
-from chemchallenge.report.context import Context, ModelRun, ReportConfig
+from chemchallenge.report.context import Context, ModelRun
 from chemchallenge.report.interpret import _attributions
 from chemchallenge.report.items import Figure, FigureStore, Note
 from chemchallenge.report.occlusion import occlusion_weights
 from chemchallenge.tasks import TaskSpec, TaskType
+from support.params import report_config
 
 SMILES = ["CCOc1ccccc1", "OCC(N)C(=O)O", "c1ccncc1Cl"]
 
@@ -83,7 +84,7 @@ def test_attribution_figure_from_a_saved_graph_estimator(tmp_path: Path) -> None
     train = pd.DataFrame({"id": ["a", "b", "c"], "smiles": SMILES, "y": [0.0, 1.0, 2.0]})
     oof = pd.DataFrame({"id": ["a", "b", "c"], "fold": [0, 1, 2], "y": [0.1, 0.9, 2.1]})
     run = ModelRun("gcn", {}, kind="gcn", oof=oof, estimators_path=path)
-    ctx = Context(ReportConfig(attribution_molecules=2), Paths(tmp_path), {}, train=train)
+    ctx = Context(report_config(attribution_molecules=2), Paths(tmp_path), {}, 0.35, train=train)
     ctx.models = [run]
     store, facts = FigureStore(tmp_path / "figures"), {}
     item = _attributions(ctx, store, facts)

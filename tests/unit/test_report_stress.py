@@ -50,7 +50,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     params = tiny_params(root / "challenge")
     params["models"] = MODELS
     params["train"] = {"models": list(MODELS)}
-    params["report"] = {"tsne": False, "dpi": 60}
+    params["report"].update(tsne=False, dpi=60)
     cfg = config_from_dict(params)
     paths = Paths(root)
     prepare.run(cfg, paths)

@@ -1,7 +1,7 @@
 """Every number the report prints comes from the stage outputs, and every conditional
 sentence is true for the data it was built from — checked on both variants of each
 condition (duplicates or not, rising or falling curves, near or far test set, which model
-is best), on tiny pipeline-like outputs (``report.synthetic``)."""
+is best), on tiny pipeline-like outputs (``tests/support/synthetic.py``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 from chemchallenge.paths import Paths
 from chemchallenge.report.items import sig
 from chemchallenge.report.render import build
-from chemchallenge.report.synthetic import make_project
+from support.synthetic import make_project
 
 N = 45
 FAST = {"tsne": False, "dpi": 60}
@@ -195,7 +195,7 @@ def test_cooccurrence_and_domain_numbers_are_recomputed(multilabel) -> None:
 
 # --- conditional sentences, both ways ----------------------------------------------------------
 def _rebuild(root: Path, task: str = "multilabel") -> str:
-    from chemchallenge.report.synthetic import config
+    from support.synthetic import config
 
     return build(config(task, FAST), Paths(root)).report.read_text()
 
@@ -294,7 +294,7 @@ def test_errors_by_scaffold_family_are_recomputed(multilabel) -> None:
     from chemchallenge.report import chem
     from chemchallenge.report.context import load_context
     from chemchallenge.report.figures_errors import molecule_error, oof_matrix
-    from chemchallenge.report.synthetic import config
+    from support.synthetic import config
 
     root, page, _ = multilabel
     rows = {r[0]: r for r in table(page, "Errors by scaffold family")}

@@ -7,12 +7,18 @@ from rdkit import Chem
 
 from chemchallenge.config import StandardizeConfig
 from chemchallenge.data.standardize import Standardizer, parse_smiles
+from support.params import repo_params
+
+
+def standardize_config(**options: bool) -> StandardizeConfig:
+    """params.yaml's ``prepare.standardize`` with ``options`` changed."""
+    return StandardizeConfig(**{**repo_params()["prepare"]["standardize"], **options})
 
 
 def std(smiles: str, **options: bool) -> str:
     result = parse_smiles(smiles)
     assert result.mol is not None, result.reason
-    return Standardizer(StandardizeConfig(**options)).smiles(result.mol)
+    return Standardizer(standardize_config(**options)).smiles(result.mol)
 
 
 @pytest.mark.parametrize(
@@ -49,7 +55,7 @@ def test_stereo_kept_by_default_and_removed_on_request() -> None:
 
 def test_remove_stereo_does_not_modify_the_input_molecule() -> None:
     mol = Chem.MolFromSmiles("C[C@H](N)C(=O)O")
-    Standardizer(StandardizeConfig(remove_stereo=True)).mol(mol)
+    Standardizer(standardize_config(remove_stereo=True)).mol(mol)
     assert Chem.MolToSmiles(mol) == "C[C@H](N)C(=O)O"
 
 

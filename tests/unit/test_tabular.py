@@ -181,3 +181,28 @@ def test_params_are_not_mutated() -> None:
     params = {"n_estimators": 5}
     build_model("xgboost", TASKS["binary"], params, 0)
     assert params == {"n_estimators": 5}
+
+
+def test_hyper_parameters_come_from_params_or_the_library() -> None:
+    """No code default shadows params.yaml: what params.yaml gives reaches the estimator
+    unchanged, what it leaves out is the library's own default."""
+    from sklearn.ensemble import RandomForestRegressor
+    from xgboost import XGBRegressor
+
+    from support.params import repo_params
+
+    task = TASKS["regression"]
+    xgb = build_model("xgboost", task, {}, 0).template
+    library = XGBRegressor().get_params()
+    for key in ("n_estimators", "learning_rate", "max_depth", "subsample", "colsample_bytree"):
+        assert xgb.get_params()[key] == library[key], key
+    rf = build_model("random_forest", task, {}, 0).template
+    assert rf.n_estimators == RandomForestRegressor().n_estimators
+    knn = build_model("knn", task, {}, 0).template[-1]
+    assert knn.n_neighbors == 5 and knn.weights == "uniform"  # scikit-learn's
+    models = repo_params()["models"]
+    for name in ("rf", "xgb", "knn"):
+        kind, params = models[name]["kind"], models[name]["params"]
+        est = build_model(kind, task, dict(params), 0).template
+        got = (est[-1] if hasattr(est, "steps") else est).get_params()
+        assert {k: got[k] for k in params} == params, name

@@ -12,7 +12,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from chemchallenge.config import Config, config_from_dict
+from chemchallenge.config import Config
 from chemchallenge.errors import ConfigError
 from chemchallenge.io import write_json, write_parquet
 from chemchallenge.models.base import ModelInput
@@ -20,6 +20,7 @@ from chemchallenge.paths import Paths
 from chemchallenge.stages import tune
 from chemchallenge.tasks import TaskSpec, TaskType
 from chemchallenge.tuning.study import make_storage
+from support.params import config_with
 
 N, D = 60, 6
 SQLITE = "sqlite:///optuna/studies.db"
@@ -50,7 +51,7 @@ def fake_inputs(cfg: Config, paths: Paths, name: str) -> tuple[Any, Any, Any, An
 
 
 def make_cfg(n_trials: int = 3, storage: str = SQLITE, **tune_: Any) -> Config:
-    return config_from_dict(
+    return config_with(
         {
             "featurize": {"featurizers": {"tiny": {}}},
             "models": {
@@ -78,7 +79,8 @@ def make_cfg(n_trials: int = 3, storage: str = SQLITE, **tune_: Any) -> Config:
             "train": {"models": ["xgb", "ridge", "lin"]},
             "submit": {"model": "xgb"},
             "tune": {"n_trials": n_trials, "storage": storage, **tune_},
-        }
+        },
+        replace=["featurize.featurizers", "models"],
     )
 
 

@@ -8,6 +8,7 @@ from tqdm import tqdm
 
 from chemchallenge.data.standardize import Standardizer, parse_smiles
 from chemchallenge.data.validate import Findings
+from chemchallenge.errors import ConfigError
 from chemchallenge.tasks import TaskType
 
 #: Above this many heavy atoms, descriptors whose cost explodes with size are skipped (NaN,
@@ -58,6 +59,10 @@ def standardize_column(
     return pd.DataFrame(rows, columns=["id", "smiles_raw", "smiles", "valid"])
 
 
+#: ``prepare.conflicts`` policies of :func:`merge_duplicates` (besides ``auto``)
+CONFLICT_POLICIES = ("drop", "mean")
+
+
 def merge_duplicates(
     train: pd.DataFrame, targets: list[str], task: TaskType, policy: str, file: str, found: Findings
 ) -> pd.DataFrame:
@@ -66,6 +71,10 @@ def merge_duplicates(
     default). Returns the de-duplicated table in first-occurrence order."""
     if policy == "auto":
         policy = "mean" if task == TaskType.REGRESSION else "drop"
+    if policy not in CONFLICT_POLICIES:
+        raise ConfigError(
+            f"prepare.conflicts: {policy!r} is not auto or one of {CONFLICT_POLICIES}"
+        )
     groups = train.groupby("smiles", sort=False)
     keep_rows = []
     merged, conflicts = [], []

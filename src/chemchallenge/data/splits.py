@@ -12,6 +12,9 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from chemchallenge.errors import ConfigError
 from chemchallenge.tasks import TaskType
 
+#: the ``prepare.cv.split`` values :func:`make_folds` implements (besides ``auto``)
+SPLITS = ("random", "stratified", "multilabel", "scaffold")
+
 SPLIT_FOR_TASK = {
     TaskType.REGRESSION: "random",
     TaskType.BINARY: "stratified",
@@ -58,6 +61,8 @@ def make_folds(
     if n < n_folds:
         raise ConfigError(f"prepare.cv.n_folds={n_folds} but only {n} training molecules")
     split = SPLIT_FOR_TASK[task] if split == "auto" else split
+    if split not in SPLITS:
+        raise ConfigError(f"prepare.cv.split: unknown split {split!r}; use auto or one of {SPLITS}")
     folds = np.zeros(n, dtype=int)
     if split == "scaffold":
         return scaffold_folds(smiles, n_folds, seed)
@@ -75,15 +80,13 @@ def make_folds(
         splitter = StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(
             np.zeros(n), label
         )
-    elif split == "multilabel":
+    else:  # multilabel
         from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
 
         labels = np.nan_to_num(y, nan=0).astype(int)
         splitter = MultilabelStratifiedKFold(n_folds, shuffle=True, random_state=seed).split(
             np.zeros(n), labels
         )
-    else:
-        raise ConfigError(f"prepare.cv.split: unknown split {split!r}")
     for k, (_, val) in enumerate(splitter):
         folds[val] = k
     return folds

@@ -55,8 +55,8 @@ def parse_smiles(smiles: object) -> ParseResult:
 class Standardizer:
     """Cleanup → largest organic fragment → neutralise → (no stereo) → canonical SMILES."""
 
-    def __init__(self, cfg: StandardizeConfig | None = None) -> None:
-        self.cfg = cfg or StandardizeConfig()
+    def __init__(self, cfg: StandardizeConfig) -> None:
+        self.cfg = cfg
         self._chooser = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
         self._uncharger = rdMolStandardize.Uncharger()
 

@@ -139,27 +139,35 @@ def fit_weights(P: np.ndarray, y: np.ndarray, task: TaskSpec) -> WeightedMean:
     return WeightedMean(w / w.sum())
 
 
-#: the values of ``ensemble.method``
-METHODS = ("mean_topk", "weights", "stacking", "label_stacking")
+Fit = Callable[[np.ndarray, np.ndarray], Combiner]
 
 
-def make_fit(
-    method: str, task: TaskSpec, top_k: int = 3
-) -> Callable[[np.ndarray, np.ndarray], Combiner]:
+def _stacking(task: TaskSpec, top_k: int) -> Fit:
+    from chemchallenge.ensemble.stacking import fit_stacker
+
+    return lambda P, y: fit_stacker(P, y, task)
+
+
+def _label_stacking(task: TaskSpec, top_k: int) -> Fit:
+    from chemchallenge.ensemble.stacking import fit_label_stacker
+
+    return lambda P, y: fit_label_stacker(P, y, task)
+
+
+#: ``ensemble.method`` name -> (task, top_k) -> ``fit(P, y) -> Combiner``
+METHODS: dict[str, Callable[[TaskSpec, int], Fit]] = {
+    "mean_topk": lambda task, top_k: lambda P, y: fit_top_k(P, y, task, top_k),
+    "weights": lambda task, top_k: lambda P, y: fit_weights(P, y, task),
+    "stacking": _stacking,
+    "label_stacking": _label_stacking,
+}
+
+
+def make_fit(method: str, task: TaskSpec, top_k: int = 3) -> Fit:
     """``fit(P, y) -> Combiner`` for ``ensemble.method``."""
-    if method == "mean_topk":
-        return lambda P, y: fit_top_k(P, y, task, top_k)
-    if method == "weights":
-        return lambda P, y: fit_weights(P, y, task)
-    if method == "stacking":
-        from chemchallenge.ensemble.stacking import fit_stacker
-
-        return lambda P, y: fit_stacker(P, y, task)
-    if method == "label_stacking":
-        from chemchallenge.ensemble.stacking import fit_label_stacker
-
-        return lambda P, y: fit_label_stacker(P, y, task)
-    raise ConfigError(f"ensemble.method: {method!r} is not one of {', '.join(METHODS)}")
+    if method not in METHODS:
+        raise ConfigError(f"ensemble.method: {method!r} is not one of {list(METHODS)}")
+    return METHODS[method](task, top_k)
 
 
 def combiner_from_dict(d: dict[str, Any], task: TaskSpec) -> Combiner:

@@ -21,7 +21,6 @@ from rdkit import Chem
 
 from chemchallenge.features.tokenizer import SmilesVocab
 from chemchallenge.generation.beam import beam_generate
-from chemchallenge.generation.figures import atomic_save
 from chemchallenge.generation.vae import (
     SmilesVAE,
     build_vae,
@@ -29,6 +28,7 @@ from chemchallenge.generation.vae import (
     encode_smiles,
     sample_prior,
 )
+from chemchallenge.io import atomic_write
 
 SMILES_FORMS = ("smiles", "kekule")  # written as SMILES: decodable under constraints
 
@@ -160,7 +160,7 @@ class MoleculeVAE:
             "representation": self.representation,
             "constrained": self.constrained,
         }
-        atomic_save(path, lambda p: torch.save(blob, p))
+        atomic_write(path, lambda p: torch.save(blob, p))
 
     @classmethod
     def load(cls, path: Path) -> MoleculeVAE:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +13,8 @@ from chemchallenge.generation.metrics import PROPERTIES
 from chemchallenge.io import atomic_write
 
 
-def atomic_save(path: Path, write: Callable[[str], None]) -> None:
-    """Write a file through a temporary sibling and an atomic rename."""
-    atomic_write(Path(path), lambda p: write(str(p)))
-
-
 def _save(fig: Figure, path: Path) -> None:
-    atomic_save(path, lambda p: fig.savefig(p, format="png", dpi=110, bbox_inches="tight"))
+    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110, bbox_inches="tight"))
 
 
 def plot_latent(

@@ -13,9 +13,9 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
 from chemchallenge.generation.codec import MoleculeVAE
-from chemchallenge.generation.figures import atomic_save, plot_latent
+from chemchallenge.generation.figures import plot_latent
 from chemchallenge.generation.metrics import to_mol
-from chemchallenge.io import write_csv
+from chemchallenge.io import atomic_write, write_csv
 
 
 def pca_2d(z: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -65,7 +65,7 @@ def grid_image(
     legends = [lg if m is not None else f"invalid: {lg[:20]}" for m, lg in zip(mols, legends)]
     mols = [m if m is not None else Chem.Mol() for m in mols]
     img = Draw.MolsToGridImage(mols, molsPerRow=per_row, subImgSize=(size, size), legends=legends)
-    atomic_save(path, lambda p: img.save(p, format="PNG"))
+    atomic_write(path, lambda p: img.save(p, format="PNG"))
 
 
 def write_latent_views(

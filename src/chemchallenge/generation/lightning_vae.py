@@ -1,5 +1,8 @@
 """Training the SMILES VAE with PyTorch Lightning (KL annealing, SMILES augmentation, DVCLive).
 
+The data (SMILES dataset, length buckets, padding) and the Trainer are the predictive
+nets' own (:mod:`chemchallenge.training`).
+
 The KL weight ``beta`` follows a schedule over (fractional) epochs:
 
 - ``linear``: 0 → ``beta_max`` over ``anneal_epochs`` epochs, then constant;
@@ -11,17 +14,18 @@ The KL weight ``beta`` follows a schedule over (fractional) epochs:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import math
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import Dataset
 
-from chemchallenge.device import deterministic_mode, loader_options
-from chemchallenge.features.tokenizer import SmilesVocab, randomize_smiles
+from chemchallenge.device import loader_options
+from chemchallenge.features.tokenizer import SmilesVocab
 from chemchallenge.generation.params import VAEParams
 from chemchallenge.generation.vae import (
     SmilesVAE,
@@ -30,6 +34,13 @@ from chemchallenge.generation.vae import (
     encode_smiles,
     vae_loss,
 )
+from chemchallenge.training.data import (
+    DeepDataModule,
+    SmilesDataset,
+    collate_tokens,
+    random_variants,
+)
+from chemchallenge.training.trainer import build_trainer, dvclive_logger, training_context
 
 log = logging.getLogger(__name__)
 
@@ -46,58 +57,6 @@ def kl_weight(epoch: float, schedule: str, anneal_epochs: int, beta_max: float) 
     raise ValueError(f"unknown KL schedule {schedule!r}; use linear, cyclical or none")
 
 
-class SmilesDataset(Dataset):
-    """Token id tensors of SMILES; with ``augment`` > 0 a random SMILES of the molecule."""
-
-    def __init__(
-        self,
-        smiles: list[str],
-        vocab: SmilesVocab,
-        max_len: int,
-        augment: float = 0.0,
-        seed: int = 0,
-    ) -> None:
-        self.smiles, self.vocab, self.max_len, self.augment = smiles, vocab, max_len, augment
-        self.rng = np.random.default_rng(seed)
-
-    def __len__(self) -> int:
-        return len(self.smiles)
-
-    def __getitem__(self, i: int) -> torch.Tensor:
-        s = self.smiles[i]
-        if self.augment > 0 and self.rng.random() < self.augment:
-            r = randomize_smiles(s, self.rng)
-            if len(self.vocab.encode(r)) <= self.max_len:
-                s = r
-        return torch.tensor(self.vocab.encode(s, max_len=self.max_len))
-
-
-class BucketBatchSampler(Sampler[list[int]]):
-    """Batches of similar lengths (less padding → faster GRUs), in a random order each epoch."""
-
-    def __init__(self, lengths: list[int], batch_size: int, seed: int = 0) -> None:
-        self.lengths = np.asarray(lengths, dtype=float)
-        self.batch_size = batch_size
-        self.rng = np.random.default_rng(seed)
-
-    def __len__(self) -> int:
-        return (len(self.lengths) + self.batch_size - 1) // self.batch_size
-
-    def __iter__(self) -> Iterator[list[int]]:
-        jitter = self.rng.uniform(0, 4, len(self.lengths))  # mixes molecules of close lengths
-        order = np.argsort(self.lengths + jitter, kind="stable")
-        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-        for j in self.rng.permutation(len(batches)):
-            yield batches[j].tolist()
-
-
-def collate(pad_idx: int):
-    def _collate(batch: list[torch.Tensor]) -> torch.Tensor:
-        return torch.nn.utils.rnn.pad_sequence(batch, batch_first=True, padding_value=pad_idx)
-
-    return _collate
-
-
 class LitVAE(pl.LightningModule):
     def __init__(
         self, model: SmilesVAE, params: VAEParams, vocab: SmilesVocab | None = None
@@ -111,7 +70,8 @@ class LitVAE(pl.LightningModule):
         p = self.params
         return kl_weight(epoch, p.kl_anneal, p.kl_anneal_epochs, p.beta_max)
 
-    def _step(self, tokens: torch.Tensor, stage: str) -> torch.Tensor:
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+        tokens = batch[0]  # (token ids, empty targets): the shared SMILES dataset's items
         wd = self.params.word_dropout if stage == "train" else 0.0
         logits, mu, logvar = self.model(tokens, word_dropout=wd)
         recon, kl, acc = vae_loss(logits, tokens[:, 1:], mu, logvar, self.model.pad_idx)
@@ -127,23 +87,18 @@ class LitVAE(pl.LightningModule):
             self.log("train/beta", beta, **kw)
         return loss
 
-    def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
         return self._step(batch, "train")
 
-    def validation_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
+    def validation_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
         return self._step(batch, "val")
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.model.parameters(), lr=self.params.lr)
-
-
-def make_logger(log_dir: Path | None) -> Any:
-    """A DVCLive logger writing under ``log_dir`` (no DVC experiment, no dvc.yaml), or False."""
-    if log_dir is None:
-        return False
-    from dvclive.lightning import DVCLiveLogger
-
-    return DVCLiveLogger(dir=str(log_dir), save_dvc_exp=False, dvcyaml=False, report=None)
 
 
 def make_trainer(
@@ -152,20 +107,15 @@ def make_trainer(
     progress: bool = True,
     callbacks: list[pl.Callback] | None = None,
 ) -> pl.Trainer:
-    return pl.Trainer(
-        max_epochs=params.epochs,
-        callbacks=callbacks,
+    """The shared Trainer (:func:`chemchallenge.training.trainer.build_trainer`), one device."""
+    return build_trainer(
+        epochs=params.epochs,
         accelerator=params.accelerator,
-        devices=1,
         precision=params.precision,
-        logger=make_logger(log_dir),
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        enable_progress_bar=progress,
-        gradient_clip_val=params.grad_clip or None,
-        deterministic=deterministic_mode(params.accelerator),
-        num_sanity_val_steps=0,
-        log_every_n_steps=1,
+        grad_clip=params.grad_clip,
+        logger=dvclive_logger(log_dir),
+        callbacks=callbacks,
+        progress=progress,
     )
 
 
@@ -182,6 +132,22 @@ def fit_vocab(smiles: list[str], max_len: int) -> tuple[SmilesVocab, list[str]]:
     if len(kept) < len(smiles):
         log.info("VAE: %d SMILES longer than %d tokens left out", len(smiles) - len(kept), max_len)
     return vocab, kept
+
+
+def _dataset(strings: list[str], vocab: SmilesVocab, params: VAEParams, seed: int) -> Dataset:
+    """The training strings; with ``augment`` > 0 each access is, with that probability, one
+    of ``ceil(augment * epochs)`` random SMILES of the molecule drawn up front (about as many
+    as training uses; a variant longer than ``max_len`` is replaced by the string itself)."""
+    if params.augment <= 0:
+        return SmilesDataset(strings, vocab, params.max_len, seed=seed)
+    n = max(1, math.ceil(params.augment * params.epochs))
+    pools = [
+        [v if len(vocab.encode(v)) <= params.max_len else s for v in vs]
+        for s, vs in zip(strings, random_variants(strings, n, seed), strict=True)
+    ]
+    return SmilesDataset(
+        strings, vocab, params.max_len, variants=pools, seed=seed, p_variant=params.augment
+    )
 
 
 def train_vae(
@@ -202,26 +168,18 @@ def train_vae(
     if not kept:
         raise ValueError("VAE: no training SMILES fit in max_len tokens")
     model = build_vae(vocab, **model_hparams(params))
-    pad = collate(vocab.pad_idx)
-    lengths = [len(vocab.encode(s)) for s in kept]
-    loader = loader_options(params.num_workers, params.accelerator, seed)
-    train_dl = DataLoader(
-        SmilesDataset(kept, vocab, params.max_len, params.augment, seed),
-        batch_sampler=BucketBatchSampler(lengths, params.batch_size, seed),
-        collate_fn=pad,
-        **loader,
+    val = [s for s in val_smiles or [] if len(vocab.encode(s)) <= params.max_len]
+    data = DeepDataModule(
+        _dataset(kept, vocab, params, seed),
+        SmilesDataset(val, vocab, params.max_len) if val else None,
+        partial(collate_tokens, pad_idx=vocab.pad_idx),
+        params.batch_size,
+        seed,
+        loader_options(params.num_workers, params.accelerator, seed),
     )
-    val_dl = None
-    if val_smiles:
-        val = [s for s in val_smiles if len(vocab.encode(s)) <= params.max_len]
-        val_dl = DataLoader(
-            SmilesDataset(val, vocab, params.max_len),
-            batch_sampler=BucketBatchSampler([len(vocab.encode(s)) for s in val], 256, seed),
-            collate_fn=pad,
-            **{k: v for k, v in loader.items() if k != "generator"},
-        )
-    trainer = make_trainer(params, log_dir, progress, callbacks)
-    trainer.fit(LitVAE(model, params, vocab), train_dl, val_dl)
+    with training_context(threads=0):  # the caller's thread count (the generate stage's)
+        trainer = make_trainer(params, log_dir, progress, callbacks)
+        trainer.fit(LitVAE(model, params, vocab), datamodule=data)
     return model.cpu().eval(), vocab
 
 

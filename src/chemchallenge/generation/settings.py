@@ -21,40 +21,40 @@ class BaselineParams:
 
 @dataclass
 class GuidedParams:
-    enabled: bool = True
+    enabled: bool
     # target -> maximize | minimize | probability; unlisted targets: "probability" when the
     # training labels are 0/1, else "maximize"
-    directions: dict[str, str] = field(default_factory=dict)
-    thresholds: dict[str, float] = field(default_factory=dict)
-    ad_threshold: float = 0.35
-    top_k: int = 50
-    latent_steps: int = 10  # hill-climb steps in latent space (0: off)
-    latent_starts: int = 32  # training molecules the climb starts from
-    step_size: float = 0.5
+    directions: dict[str, str]
+    thresholds: dict[str, float]
+    ad_threshold: float
+    top_k: int
+    latent_steps: int  # hill-climb steps in latent space (0: off)
+    latent_starts: int  # training molecules the climb starts from
+    step_size: float
 
 
-@dataclass
+@dataclass(kw_only=True)
 class GenerateConfig:
-    enabled: bool = True
-    n_samples: int = 1000
-    decoding: str = "sample"  # VAE/GAN decoder: sample (at temperature) | greedy | beam
-    temperature: float = 0.5  # softmax temperature when sampling (0: greedy)
-    beam_width: int = 5
-    holdout_fraction: float = 0.2  # of the training molecules; half FCD reference, half floor
-    extra_corpus: str | None = None  # null | chembl_drugs | path/to/file.csv (SMILES column)
-    seed: int | None = None  # None: the top-level seed
-    tsne: bool = True
-    tsne_max_points: int = 2000
-    n_interpolation: int = 10
-    max_draws: int = 10  # n_samples batches a generator may draw to fill its FCD sample
-    progress: bool = True
+    enabled: bool
+    n_samples: int
+    decoding: str  # VAE/GAN decoder: sample (at temperature) | greedy | beam
+    temperature: float  # softmax temperature when sampling (0: greedy)
+    beam_width: int
+    holdout_fraction: float  # of the training molecules; half FCD reference, half floor
+    extra_corpus: str | None  # null | chembl_drugs | path/to/file.csv (SMILES column)
+    seed: int | None  # None: the top-level seed
+    tsne: bool
+    tsne_max_points: int
+    n_interpolation: int
+    max_draws: int  # n_samples batches a generator may draw to fill its FCD sample
+    progress: bool
     # torch CPU threads while the stage runs (small GRUs: 1 is about as fast as 2 and does not
     # collapse when other processes share the cores); null: torch's default
-    threads: int | None = 1
+    threads: int | None
     vae: VAEParams = field(default_factory=VAEParams)
     gan: GANParams = field(default_factory=GANParams)
     baseline: BaselineParams = field(default_factory=BaselineParams)
-    guided: GuidedParams = field(default_factory=GuidedParams)
+    guided: GuidedParams
 
     def seed_or(self, default: int) -> int:
         """The seed of the generators and of the corpus split: ``seed``, else ``default`` (the

@@ -39,7 +39,6 @@ from chemchallenge.errors import ConfigError
 from chemchallenge.models import nets
 from chemchallenge.models.base import ModelInput, register_model
 from chemchallenge.models.datamodules import (
-    DeepDataModule,
     GraphAdapter,
     SmilesAdapter,
     TabularAdapter,
@@ -50,16 +49,15 @@ from chemchallenge.models.deep_params import (
     resolve_params,
 )
 from chemchallenge.models.lightning import (
-    BestWeights,
     DeepModule,
     OptimSettings,
     balanced_class_weight,
     balanced_pos_weight,
-    make_trainer,
     to_outputs,
-    training_context,
 )
 from chemchallenge.tasks import TaskSpec, TaskType
+from chemchallenge.training.data import DeepDataModule
+from chemchallenge.training.trainer import BestWeights, make_trainer, training_context
 
 
 class DeepEstimator:

@@ -12,8 +12,15 @@ from typing import Any
 from chemchallenge.device import ACCELERATORS, check_devices, check_strategy
 from chemchallenge.errors import ConfigError
 
-#: optimiser names (:data:`chemchallenge.models.lightning.OPTIMIZERS` builds them)
-OPTIMIZER_NAMES = ("sgd", "sgd_momentum", "adagrad", "adam", "adamw")
+#: optimiser name -> (``torch.optim`` class, its extra arguments); weight decay = L2, decoupled
+#: for adamw (:func:`chemchallenge.models.lightning.make_optimizer` builds them)
+OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "sgd": ("SGD", {}),
+    "sgd_momentum": ("SGD", {"momentum": 0.9, "nesterov": True}),
+    "adagrad": ("Adagrad", {}),
+    "adam": ("Adam", {}),
+    "adamw": ("AdamW", {}),
+}
 SCHEDULERS = ("none", "cosine", "plateau")
 
 #: training parameters every deep model accepts
@@ -83,7 +90,7 @@ KIND_OVERRIDES: dict[str, dict[str, Any]] = {
     "attentivefp": {"lr": 2e-3},
 }
 _CHOICES = {
-    "optimizer": OPTIMIZER_NAMES,
+    "optimizer": tuple(OPTIMIZERS),
     "scheduler": SCHEDULERS,
     "class_weight": ("auto", "balanced", "none"),
     "accelerator": ACCELERATORS,

@@ -1,4 +1,5 @@
-"""Training logic shared by every net: masked losses, optimisers, schedules, metric logging.
+"""Training logic of the predictive nets: masked losses, optimisers, schedules, metric logging
+(the Trainer, its callbacks and logger: :mod:`chemchallenge.training.trainer`).
 
 :class:`DeepModule` wraps any net of :mod:`chemchallenge.models.nets` that outputs one raw
 score per output column (standardised values, logits or class logits). Missing labels
@@ -6,39 +7,27 @@ score per output column (standardised values, logits or class logits). Missing l
 
 from __future__ import annotations
 
-import copy
-import logging
 import math
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from dvclive.lightning import DVCLiveLogger
-from pytorch_lightning.callbacks import EarlyStopping
 from torch import nn
 
-from chemchallenge.device import deterministic_mode, strategy
 from chemchallenge.metrics import score
-from chemchallenge.models.deep_params import SCHEDULERS
+from chemchallenge.models.deep_params import OPTIMIZERS, SCHEDULERS
 from chemchallenge.tasks import TaskSpec, TaskType
 
-#: name -> (params, lr, weight_decay) -> optimiser (weight decay = L2; decoupled for adamw)
-OPTIMIZERS: dict[str, Callable[[Any, float, float], torch.optim.Optimizer]] = {
-    "sgd": lambda p, lr, wd: torch.optim.SGD(p, lr=lr, weight_decay=wd),
-    "sgd_momentum": lambda p, lr, wd: torch.optim.SGD(
-        p, lr=lr, momentum=0.9, nesterov=True, weight_decay=wd
-    ),
-    "adagrad": lambda p, lr, wd: torch.optim.Adagrad(p, lr=lr, weight_decay=wd),
-    "adam": lambda p, lr, wd: torch.optim.Adam(p, lr=lr, weight_decay=wd),
-    "adamw": lambda p, lr, wd: torch.optim.AdamW(p, lr=lr, weight_decay=wd),
-}
+
+def make_optimizer(name: str, params: Any, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """The optimiser ``name`` of :data:`~chemchallenge.models.deep_params.OPTIMIZERS`."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {name!r}")
+    cls, extra = OPTIMIZERS[name]
+    return getattr(torch.optim, cls)(params, lr=lr, weight_decay=weight_decay, **extra)
 
 
 @dataclass
@@ -174,9 +163,7 @@ class DeepModule(pl.LightningModule):
 
     def configure_optimizers(self) -> Any:
         o = self.optim
-        if o.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {o.optimizer!r}")
-        opt = OPTIMIZERS[o.optimizer](self.parameters(), o.lr, o.weight_decay)
+        opt = make_optimizer(o.optimizer, self.parameters(), o.lr, o.weight_decay)
         if o.scheduler == "cosine":
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(o.max_epochs, 1))
             return {"optimizer": opt, "lr_scheduler": sched}
@@ -189,110 +176,3 @@ class DeepModule(pl.LightningModule):
         if o.scheduler != "none":
             raise ValueError(f"scheduler must be one of {SCHEDULERS}, got {o.scheduler!r}")
         return opt
-
-
-class BestWeights(pl.Callback):
-    """Keeps the net's weights of the epoch with the lowest ``monitor`` in memory and
-    puts them back when training ends (no checkpoint files)."""
-
-    def __init__(self, monitor: str = "val_loss") -> None:
-        self.monitor = monitor
-        self.best = math.inf
-        self.best_epoch = -1
-        self.state: dict[str, torch.Tensor] | None = None
-
-    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.sanity_checking or self.monitor not in trainer.callback_metrics:
-            return
-        value = float(trainer.callback_metrics[self.monitor])
-        if value < self.best:
-            self.best, self.best_epoch = value, trainer.current_epoch
-            self.state = copy.deepcopy(pl_module.state_dict())
-
-    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.state is not None:
-            pl_module.load_state_dict(self.state)
-            if isinstance(trainer.logger, EpochDVCLiveLogger):  # into DVCLive's metrics.json
-                trainer.logger.experiment.summary.update(best_epoch=self.best_epoch)
-
-
-class EpochDVCLiveLogger(DVCLiveLogger):
-    """DVCLive logger whose step is the epoch: one point per epoch on every curve."""
-
-    def log_metrics(
-        self, metrics: dict[str, Any], step: int | None = None, sync: bool | None = True
-    ) -> None:
-        metrics = dict(metrics)
-        epoch = metrics.pop("epoch", None)
-        live = self.experiment
-        live.step = int(epoch) if epoch is not None else live.step + 1
-        for name, value in metrics.items():
-            val = value.item() if torch.is_tensor(value) else value
-            live.log_metric(name, float(val))
-        live.sync()
-
-
-_QUIET = [
-    ".*does not have many workers.*",
-    ".*treespec, LeafSpec.*",
-    ".*Total length of .* across ranks is zero.*",
-    ".*have no `val_dataloader`.*",
-]
-
-
-@contextmanager
-def training_context(threads: int = 1) -> Iterator[None]:
-    """Silence Lightning's chatter, use ``threads`` torch CPU threads (small nets run fastest
-    on one and do not collapse on shared cores; 0: leave as is), and restore torch's
-    thread count and deterministic flag afterwards."""
-    det = torch.are_deterministic_algorithms_enabled()
-    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    n_threads = torch.get_num_threads()
-    log = logging.getLogger("pytorch_lightning")
-    level = log.level
-    log.setLevel(logging.WARNING)
-    if threads > 0:
-        torch.set_num_threads(threads)
-    with warnings.catch_warnings():
-        for pattern in _QUIET:
-            warnings.filterwarnings("ignore", message=pattern)
-        try:
-            yield
-        finally:
-            torch.use_deterministic_algorithms(det, warn_only=warn_only)
-            torch.set_num_threads(n_threads)
-            log.setLevel(level)
-
-
-def make_trainer(
-    p: dict[str, Any], has_val: bool, log_dir: Path | None, hparams: dict[str, Any], root: str
-) -> pl.Trainer:
-    """One quiet Trainer: early stopping and best weights when validating, DVCLive curves
-    when ``log_dir`` is given, no checkpoint files (``root`` is a temporary folder)."""
-    callbacks: list[pl.Callback] = []
-    if has_val:
-        callbacks.append(BestWeights("val_loss"))
-        if p["patience"] and p["patience"] > 0:
-            callbacks.append(EarlyStopping("val_loss", patience=int(p["patience"])))
-    logger: Any = False
-    if log_dir is not None:
-        logger = EpochDVCLiveLogger(dir=str(log_dir), save_dvc_exp=False, dvcyaml=None)
-        logger.log_hyperparams(hparams)
-    return pl.Trainer(
-        max_epochs=int(p["epochs"]),
-        accelerator=p["accelerator"],
-        devices=p["devices"],
-        strategy=strategy(p["devices"], p["strategy"]),
-        use_distributed_sampler=False,  # DeepDataModule shards its own (bucketed) batches
-        precision=p["precision"],
-        gradient_clip_val=p["grad_clip"] or None,
-        deterministic=deterministic_mode(p["accelerator"]),
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        enable_checkpointing=False,
-        logger=logger,
-        callbacks=callbacks,
-        num_sanity_val_steps=0,
-        log_every_n_steps=1,
-        default_root_dir=root,
-    )

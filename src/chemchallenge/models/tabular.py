@@ -2,7 +2,11 @@
 
 One estimator per target, each fitted on the rows where that target is labelled, so
 missing labels in multi-label data cost nothing. Hyper-parameters in params.yaml are
-passed to the underlying scikit-learn / XGBoost / CatBoost constructor unchanged. None of them uses
+passed to the underlying scikit-learn / XGBoost / CatBoost constructor unchanged, and one
+params.yaml does not give takes the library's default: the code sets only how a model runs
+(``n_jobs``/``thread_count``, XGBoost's ``tree_method`` and device, CatBoost's silence and
+task type) and what a wrapper needs (knn's Tanimoto ``metric``, the linear models'
+regularisation per task family). None of them uses
 a validation set, and predictions are bit-identical for a seed (see :func:`forest_predict`).
 """
 
@@ -216,7 +220,6 @@ def _decision_tree(task: TaskSpec, p: dict[str, Any], seed: int) -> BaseEstimato
 
 
 def _random_forest(task: TaskSpec, p: dict[str, Any], seed: int) -> BaseEstimator:
-    p.setdefault("n_estimators", 300)
     p.setdefault("n_jobs", -1)
     cls = RandomForestClassifier if task.is_classification else RandomForestRegressor
     return cls(random_state=seed, **p)
@@ -225,11 +228,6 @@ def _random_forest(task: TaskSpec, p: dict[str, Any], seed: int) -> BaseEstimato
 def _xgboost(task: TaskSpec, p: dict[str, Any], seed: int) -> BaseEstimator:
     from xgboost import XGBClassifier, XGBRegressor
 
-    p.setdefault("n_estimators", 300)
-    p.setdefault("learning_rate", 0.05)
-    p.setdefault("max_depth", 6)
-    p.setdefault("subsample", 0.8)
-    p.setdefault("colsample_bytree", 0.5)
     p.setdefault("n_jobs", -1)
     p.setdefault("tree_method", "hist")
     p["device"] = xgboost_device(p.get("device"))  # auto: cuda when a GPU is present
@@ -246,8 +244,7 @@ def _catboost(task: TaskSpec, p: dict[str, Any], seed: int) -> BaseEstimator:
     from catboost import CatBoostClassifier, CatBoostRegressor
 
     if not {"iterations", "n_estimators", "num_boost_round", "num_trees"} & set(p):
-        p["iterations"] = 1000  # explicit, so that check_params can shrink it
-    p.setdefault("depth", 6)
+        p["iterations"] = 1000  # CatBoost's default, explicit so that check_params can shrink it
     if "thread_count" not in p:
         p["thread_count"] = p.pop("n_jobs", -1)  # -1: all cores, as n_jobs elsewhere
     p["task_type"] = catboost_task_type(p.get("task_type"), p)
@@ -263,9 +260,7 @@ def _to_bits(F: np.ndarray) -> np.ndarray:
 
 
 def _knn(task: TaskSpec, p: dict[str, Any], seed: int) -> BaseEstimator:
-    p.setdefault("n_neighbors", 5)
-    p.setdefault("weights", "distance")
-    metric = p.setdefault("metric", "jaccard")
+    metric = p.setdefault("metric", "jaccard")  # the wrapper's: Tanimoto on fingerprints
     cls = KNeighborsClassifier if task.is_classification else KNeighborsRegressor
     if metric == "jaccard":  # Tanimoto distance on fingerprint bits
         to_bits = FunctionTransformer(_to_bits)  # a module-level function: picklable
@@ -274,6 +269,8 @@ def _knn(task: TaskSpec, p: dict[str, Any], seed: int) -> BaseEstimator:
 
 
 def _linear(task: TaskSpec, p: dict[str, Any], seed: int) -> BaseEstimator:
+    """One ``params`` for both task families, so the regularisation defaults are the
+    wrapper's, per family (C for the logistic regression, alpha for the ridge)."""
     if task.is_classification:
         p.setdefault("C", 0.1)
         p.setdefault("max_iter", 2000)

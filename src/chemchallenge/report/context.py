@@ -16,34 +16,32 @@ import numpy as np
 import pandas as pd
 
 from chemchallenge.config import Config, build_section
+from chemchallenge.generation.settings import GuidedParams
 from chemchallenge.models.curves import read_tsv_curve
 from chemchallenge.paths import Paths
 from chemchallenge.tasks import TaskSpec
 
 #: applicability domain: a molecule is *in domain* when its max Tanimoto similarity (Morgan
 #: radius 2) to the training set is at least this; the one definition the predictor, the
-#: candidates stage (``generate.guided.ad_threshold``) and the report share
-AD_THRESHOLD = 0.35
-
 #: model kinds whose fitted estimators hold a message-passing net on molecule graphs
 GRAPH_KINDS = ("gcn", "gin", "dmpnn", "attentivefp")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ReportConfig:
     """``report:`` section of params.yaml."""
 
-    title: str = "Challenge report"
+    title: str
     author: str = ""  # the team's names (``authors`` as a list also works)
-    authors: list[str] = field(default_factory=list)
-    tsne: bool = True
-    tsne_max_points: int = 2000
-    max_molecules_drawn: int = 12
-    top_features: int = 20
-    morgan_bits_drawn: int = 8
-    attribution_molecules: int = 4
-    max_similarity_queries: int = 3000
-    dpi: int = 200
+    authors: list[str]
+    tsne: bool
+    tsne_max_points: int
+    max_molecules_drawn: int
+    top_features: int
+    morgan_bits_drawn: int
+    attribution_molecules: int
+    max_similarity_queries: int
+    dpi: int
 
     @property
     def team(self) -> str:
@@ -116,6 +114,7 @@ class Context:
     cfg: ReportConfig
     paths: Paths
     featurizers: dict[str, dict[str, Any]]
+    ad_threshold: float  # ``generate.guided.ad_threshold``: the candidates stage's domain
     task: TaskSpec | None = None
     train: pd.DataFrame | None = None
     test: pd.DataFrame | None = None
@@ -133,7 +132,6 @@ class Context:
     candidates: pd.DataFrame | None = None
     generation_figures: list[Path] = field(default_factory=list)
     submitted: str = ""  # ``submit.model``: the model whose predictions are submitted
-    ad_threshold: float = AD_THRESHOLD
     diagnostics: dict[str, Any] | None = None  # the diagnose stage's learning curve etc.
     scaffold_folds: pd.DataFrame | None = None  # its scaffold fold per training molecule
     leaks: dict[str, dict[str, Any]] = field(default_factory=dict)  # featurizer -> leak report
@@ -304,11 +302,15 @@ def load_run(cfg: Config, paths: Paths, name: str) -> ModelRun | None:
 
 def load_context(cfg: Config, paths: Paths) -> Context:
     rc = build_section(ReportConfig, cfg.report, "report")
-    ctx = Context(cfg=rc, paths=paths, featurizers=dict(cfg.featurize.featurizers))
+    # only generate.guided (dvc.yaml declares that much for the report)
+    guided = build_section(GuidedParams, cfg.generate.get("guided"), "generate.guided")
+    ctx = Context(
+        cfg=rc,
+        paths=paths,
+        featurizers=dict(cfg.featurize.featurizers),
+        ad_threshold=guided.ad_threshold,
+    )
     ctx.submitted = str(cfg.submit.model)
-    guided_cfg = cfg.generate.get("guided") if isinstance(cfg.generate, dict) else None
-    if isinstance(guided_cfg, dict) and "ad_threshold" in guided_cfg:
-        ctx.ad_threshold = float(guided_cfg["ad_threshold"])
     task = _json(paths.task)
     if task is not None and paths.train.exists():
         ctx.task = TaskSpec.from_dict(task)

@@ -12,7 +12,6 @@ import pandas as pd
 from chemchallenge.report import chem
 from chemchallenge.report.context import Context
 from chemchallenge.report.items import (
-    COLORS,
     Figure,
     FigureStore,
     Note,
@@ -23,6 +22,7 @@ from chemchallenge.report.items import (
     plt,
     safe,
 )
+from chemchallenge.report.style import COLORS
 from chemchallenge.tasks import TaskType
 
 

@@ -13,7 +13,6 @@ from sklearn.calibration import calibration_curve
 from chemchallenge.report import chem
 from chemchallenge.report.context import Context, ModelRun
 from chemchallenge.report.items import (
-    COLORS,
     Figure,
     FigureStore,
     Note,
@@ -25,6 +24,7 @@ from chemchallenge.report.items import (
     short,
 )
 from chemchallenge.report.scaffold_cv import scaffold_items
+from chemchallenge.report.style import COLORS
 from chemchallenge.tasks import TaskType
 
 SIM_BINS = np.array([0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0001])

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from chemchallenge.registry import REGISTRY_COLUMNS
 from chemchallenge.report import chem
 from chemchallenge.report.context import Context
 from chemchallenge.report.items import (
-    COLORS,
     Figure,
     FigureStore,
     Note,
@@ -22,6 +22,7 @@ from chemchallenge.report.items import (
     plt,
     safe,
 )
+from chemchallenge.report.style import COLORS
 
 PROPERTIES = ("MolWt", "MolLogP", "TPSA", "qed")
 MAX_PER_SOURCE = 500
@@ -246,20 +247,7 @@ def submissions_section(ctx: Context, store: FigureStore, facts: dict[str, Any])
         return sec
     if ctx.registry is not None:
         reg = ctx.registry
-        cols = [
-            c
-            for c in (
-                "time",
-                "file",
-                "model",
-                "metric",
-                "cv_mean",
-                "cv_std",
-                "leaderboard_score",
-                "note",
-            )
-            if c in reg
-        ]
+        cols = [c for c in REGISTRY_COLUMNS if c in reg and c != "sha256"]  # hash: for tools
         rows = [
             [fmt(v) if not isinstance(v, str) else v for v in r]
             for r in reg[cols].itertuples(index=False)

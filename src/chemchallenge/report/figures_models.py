@@ -10,7 +10,6 @@ import pandas as pd
 
 from chemchallenge.report.context import Context, ModelRun
 from chemchallenge.report.items import (
-    COLORS,
     Figure,
     FigureStore,
     Heading,
@@ -25,6 +24,7 @@ from chemchallenge.report.items import (
     signed,
 )
 from chemchallenge.report.learning import learning_items
+from chemchallenge.report.style import COLORS
 from chemchallenge.report.tuning import ensemble_items, tuning_items
 
 

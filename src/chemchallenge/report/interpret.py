@@ -15,7 +15,6 @@ import pandas as pd
 from chemchallenge.report import chem
 from chemchallenge.report.context import GRAPH_KINDS, Context, ModelRun
 from chemchallenge.report.items import (
-    COLORS,
     Figure,
     FigureStore,
     Note,
@@ -24,6 +23,7 @@ from chemchallenge.report.items import (
     safe,
     short,
 )
+from chemchallenge.report.style import COLORS
 
 IMPORTANCE_KINDS = ("decision_tree", "random_forest", "xgboost", "catboost", "linear")
 MORGAN_TYPES = ("morgan", "morgan_counts")

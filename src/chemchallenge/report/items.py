@@ -16,24 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 log = logging.getLogger(__name__)
-
-plt.rcParams.update(
-    {
-        "figure.dpi": 100,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "axes.grid": True,
-        "grid.alpha": 0.3,
-        "font.size": 10,
-    }
-)
-COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
 
 @dataclass

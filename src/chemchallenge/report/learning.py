@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from chemchallenge.report.context import Context
-from chemchallenge.report.items import COLORS, Figure, FigureStore, Note, plt, sig, signed
+from chemchallenge.report.items import Figure, FigureStore, Note, plt, sig, signed
+from chemchallenge.report.style import COLORS
 
 #: a train–CV gap above this share of the CV score is called high variance
 HIGH_VARIANCE = 0.25

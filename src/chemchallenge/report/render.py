@@ -25,6 +25,7 @@ from chemchallenge.report.figures_models import models_section
 from chemchallenge.report.interpret import interpret_section
 from chemchallenge.report.items import FigureStore, Section, Table, Text
 from chemchallenge.report.slides import build_slides
+from chemchallenge.report.style import report_style
 from chemchallenge.report.words import sentences
 
 #: section key -> topics of :func:`words.sentences` printed at its top ("In words")
@@ -75,11 +76,12 @@ def _subtitle(ctx: Context) -> str:
 
 
 def build(cfg: Config, paths: Paths) -> BuildResult:
-    """Build the report; BLAS/OpenMP pools are limited to one thread (t-SNE's OpenMP
-    threads spin on a shared machine: 8x slower with two threads on two busy cores)."""
+    """Build the report in its figure style (:func:`report_style`); BLAS/OpenMP pools are
+    limited to one thread (t-SNE's OpenMP threads spin on a shared machine: 8x slower with
+    two threads on two busy cores)."""
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=1), report_style():
         return _build(cfg, paths)
 
 

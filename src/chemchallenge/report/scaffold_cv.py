@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from chemchallenge.report.context import Context
-from chemchallenge.report.items import COLORS, Figure, FigureStore, Note, plt, sig
+from chemchallenge.report.items import Figure, FigureStore, Note, plt, sig
+from chemchallenge.report.style import COLORS
 
 
 def _median(x: Any) -> float:

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from chemchallenge.report.context import Context, ModelRun
-from chemchallenge.report.items import COLORS, Figure, FigureStore, Note, Table, fmt, plt
+from chemchallenge.report.items import Figure, FigureStore, Note, Table, fmt, plt
+from chemchallenge.report.style import COLORS
 
 _TUNING_PNGS = {
     "history": "optimisation history",

@@ -62,12 +62,12 @@ from chemchallenge.generation.baseline import NGramGenerator
 from chemchallenge.generation.codec import MoleculeVAE, to_model_strings
 from chemchallenge.generation.corpus import generation_corpus, load_extra
 from chemchallenge.generation.fcd import chemnet_available, embedding
-from chemchallenge.generation.figures import atomic_save, plot_properties
+from chemchallenge.generation.figures import plot_properties
 from chemchallenge.generation.gan import sample_latents, train_latent_gan
 from chemchallenge.generation.latent import write_interpolation, write_latent_views
 from chemchallenge.generation.lightning_vae import train_vae
 from chemchallenge.generation.settings import GenerateConfig, parse_generate
-from chemchallenge.io import write_csv, write_json
+from chemchallenge.io import atomic_write, write_csv, write_json
 from chemchallenge.paths import Paths
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ def _run(cfg: Config, gc: GenerateConfig, paths: Paths, extra: list[str]) -> Non
     t1 = time.time()
     gan = train_latent_gan(z_train, gc.gan, curves / "gan", seed, gc.progress)
     timings["gan_train_s"] = time.time() - t1
-    atomic_save(out / "gan.pt", lambda p: torch.save(gan.state_dict(), p))
+    atomic_write(out / "gan.pt", lambda p: torch.save(gan.state_dict(), p))
     ngram = NGramGenerator(gc.baseline.order).fit(corpus.train)
 
     decoding = {"greedy": gc.decoding == "greedy", "beam": gc.beam_width * (gc.decoding == "beam")}

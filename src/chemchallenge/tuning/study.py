@@ -25,6 +25,7 @@ workers that start trials at the same moment never draw the same parameters.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,26 +132,33 @@ class TrialSeededRandom(optuna.samplers.RandomSampler):
         super().before_trial(study, trial)
 
 
+#: ``tune.sampler`` name -> seed -> sampler (few TPE startup trials: studies here are short)
+SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
+    "tpe": lambda seed: TrialSeededTPE(seed=seed, n_startup_trials=5, multivariate=True),
+    "random": lambda seed: TrialSeededRandom(seed=seed),
+}
+
+#: ``tune.pruner`` name -> number of steps (CV folds) -> pruner
+PRUNERS: dict[str, Callable[[int], optuna.pruners.BasePruner]] = {
+    "median": lambda n_steps: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0),
+    "hyperband": lambda n_steps: optuna.pruners.HyperbandPruner(
+        min_resource=1, max_resource=max(n_steps, 1), reduction_factor=3
+    ),
+    "none": lambda n_steps: optuna.pruners.NopPruner(),
+}
+
+
 def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
-    if name == "tpe":
-        # few startup trials: studies here are short (tens of trials)
-        return TrialSeededTPE(seed=seed, n_startup_trials=5, multivariate=True)
-    if name == "random":
-        return TrialSeededRandom(seed=seed)
-    raise ConfigError(f"tune.sampler: {name!r} is not one of ['tpe', 'random']")
+    if name not in SAMPLERS:
+        raise ConfigError(f"tune.sampler: {name!r} is not one of {list(SAMPLERS)}")
+    return SAMPLERS[name](seed)
 
 
 def make_pruner(name: str, n_steps: int) -> optuna.pruners.BasePruner:
     """Pruner over CV folds: a trial reports its running mean after each fold."""
-    if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
-    if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(
-            min_resource=1, max_resource=max(n_steps, 1), reduction_factor=3
-        )
-    if name == "none":
-        return optuna.pruners.NopPruner()
-    raise ConfigError(f"tune.pruner: {name!r} is not one of ['median', 'hyperband', 'none']")
+    if name not in PRUNERS:
+        raise ConfigError(f"tune.pruner: {name!r} is not one of {list(PRUNERS)}")
+    return PRUNERS[name](n_steps)
 
 
 def open_study(

@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from chemchallenge.config import Config, config_from_dict
+from chemchallenge.config import Config
 from chemchallenge.paths import Paths
 from chemchallenge.tasks import TaskSpec, TaskType
+from support.params import config_with
 
 CORES = ["c1ccccc1", "c1ccncc1", "C1CCCCC1", "c1ccc2ccccc2c1", "c1ccoc1", "C1CCNCC1", "c1cscc1"]
 SUBS = ["", "O", "N", "Cl", "C(=O)O", "CC", "OC", "C#N", "F", "C(F)(F)F", "S(N)(=O)=O"]
@@ -48,7 +49,7 @@ def config(
         "baseline": {"kind": "decision_tree", "features": ["morgan"], "concept": "decision trees"},
         "mlp": {"kind": "mlp", "features": ["morgan"], "concept": "multilayer perceptron"},
     }
-    return config_from_dict(
+    return config_with(
         {
             "featurize": {"featurizers": {"morgan": {"radius": 2, "n_bits": 2048}}},
             "models": models,
@@ -60,7 +61,8 @@ def config(
                 "tsne_max_points": 80,
                 **(report or {}),
             },
-        }
+        },
+        replace=["featurize.featurizers", "models"],
     )
 
 

@@ -1,0 +1,1 @@
+"""Helpers the tests and benchmarks share (test data, not part of the package)."""
