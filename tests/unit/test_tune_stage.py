@@ -156,7 +156,7 @@ def test_per_model_trial_budget_checked(bad: object) -> None:
         "submit": {"model": "m"},
     }
     with pytest.raises(ConfigError, match=r"models\.m\.n_trials"):
-        config_from_dict(raw)
+        config_with(raw, replace=["models"])
 
 
 @pytest.mark.parametrize("pruner", ["hyperband", "median"])
