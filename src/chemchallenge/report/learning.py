@@ -39,7 +39,7 @@ def learning_items(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> F
     ax.set_xticks(n, [f"{p['n_train']}\n({p['fraction']:.0%})" for p in pts], fontsize=8)
     ax.set_xlabel("training molecules per fold model (share of the training folds)")
     ax.set_ylabel(f"{d['metric']} ({'higher' if d['greater_is_better'] else 'lower'} is better)")
-    ax.set_title(f"Learning curve of {d['model']} (best tabular model)")
+    ax.set_title(f"Learning curve of {d['model']} ({why_chosen(d)})")
     ax.legend(fontsize=8)
     cap = (
         f"{d['model']} refitted on growing random shares of each fold's training rows (same "
@@ -52,6 +52,14 @@ def learning_items(ctx: Context, store: FigureStore, facts: dict[str, Any]) -> F
         "mean bias (model and features are the limit)."
     )
     return store.save(fig, "learning_curve_size", "Learning curve over training-set size", cap)
+
+
+def why_chosen(d: dict[str, Any]) -> str:
+    """Why the stage diagnosed this model: the best tabular CV, or a quicker one as good."""
+    best = d.get("best_cv_model", d["model"])
+    if best == d["model"]:
+        return "best tabular model"
+    return f"within one fold std of the best, {best}, and quicker to refit"
 
 
 def learning_sentences(f: dict[str, Any]) -> list[str]:
@@ -70,7 +78,7 @@ def learning_sentences(f: dict[str, Any]) -> list[str]:
     step = sign * (v1 - vb)  # > 0: the last step improved CV
     std = last["validation"].get("std", np.nan)
     out = [
-        f"Learning curve of {d['model']} (best tabular model): CV {metric} {sig(v0)} with "
+        f"Learning curve of {d['model']} ({why_chosen(d)}): CV {metric} {sig(v0)} with "
         f"{first['n_train']} training molecules ({first['fraction']:.0%}) → {sig(v1)} with "
         f"{last['n_train']} (100%); on its training rows {sig(first['train']['mean'])} → "
         f"{sig(t1)}."

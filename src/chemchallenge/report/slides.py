@@ -262,7 +262,7 @@ def build_slides(
             _fig(store, "learning_curve_size"),
             priority=80,
             notes=_say(
-                "The best tabular model refitted on growing shares of its training folds: the "
+                "A strong tabular model refitted on growing shares of its training folds: the "
                 "gap between the curves is variance, a held-out curve still moving at the right "
                 "means more data would pay.",
                 size,

@@ -1,8 +1,10 @@
 """Stage `diagnose`: a learning curve and a scaffold-split CV of the best tabular model.
 
-The model is the tabular one (tree, forest, XGBoost, neighbours, linear: cheap to refit)
-with the best CV score in ``models/<model>/scores.json``, with the params it was trained
-with (tuned ones included). Two stress tests, on the train stage's seeds:
+The model is the tabular one (tree, forest, boosting, neighbours, linear: cheap to refit)
+with the best CV score in ``models/<model>/scores.json`` or, when several are within one
+fold standard deviation of it, the quickest of those to train (see :func:`best_tabular`),
+with the params it was trained with (tuned ones included). Two stress tests, on the train
+stage's seeds:
 
 - learning curve: the fold models refitted on 20, 40, 60 and 80 % of their training folds,
   scored on those rows and on the whole held-out fold; the 100 % point is the train stage's
@@ -45,13 +47,26 @@ def tabular_models(cfg: Config) -> list[str]:
     return [m for m in cfg.train.models if KIND_MODULES.get(cfg.model(m).kind) == TABULAR]
 
 
-def best_tabular(cfg: Config, paths: Paths) -> tuple[str, dict[str, Any]] | None:
-    """The tabular model with the best CV score, and its scores."""
+def _ranked(cfg: Config, paths: Paths) -> list[tuple[str, dict[str, Any], float]]:
+    """Trained tabular models, best CV first: (name, scores, CV mean made "higher is better")."""
     found = [(m, s) for m in tabular_models(cfg) if (s := read_scores(paths, m)) is not None]
     if not found:
+        return []
+    sign = 1.0 if bool(found[0][1].get("greater_is_better", True)) else -1.0
+    return sorted(((m, s, sign * s["cv_mean"]) for m, s in found), key=lambda t: -t[2])
+
+
+def best_tabular(cfg: Config, paths: Paths) -> tuple[str, dict[str, Any]] | None:
+    """The tabular model to diagnose, and its scores: among the models whose CV mean is
+    within one fold standard deviation of the best one (a difference the folds cannot
+    resolve), the quickest to train (``seconds`` in its scores), since the stage refits it
+    about three times over; the best one when it is clearly ahead."""
+    ranked = _ranked(cfg, paths)
+    if not ranked:
         return None
-    gib = bool(found[0][1].get("greater_is_better", True))
-    return max(found, key=lambda ms: ms[1]["cv_mean"] if gib else -ms[1]["cv_mean"])
+    floor = ranked[0][2] - float(ranked[0][1].get("cv_std") or 0.0)
+    close = [(m, s) for m, s, v in ranked if v >= floor]
+    return min(close, key=lambda ms: float(ms[1].get("seconds") or 0.0))
 
 
 def run(cfg: Config, paths: Paths) -> None:
@@ -90,6 +105,7 @@ def run(cfg: Config, paths: Paths) -> None:
         "kind": mc.kind,
         "features": list(mc.features),
         "chosen_from": tabular_models(cfg),
+        "best_cv_model": _ranked(cfg, paths)[0][0],  # differs when a quicker one is as good
         "metric": task.metric,
         "greater_is_better": bool(scores.get("greater_is_better", True)),
         "n_folds": k,
