@@ -15,9 +15,10 @@ from typing import Any
 
 import yaml
 
+from chemchallenge.checks import check_models
 from chemchallenge.config import config_from_dict
 from chemchallenge.errors import ConfigError
-from chemchallenge.models.kinds import DEEP, KIND_MODULES
+from chemchallenge.paths import Paths
 
 
 def profile_path(root: Path, name: str) -> Path:
@@ -79,12 +80,7 @@ def check(root: Path, name: str, params: Path) -> dict[str, Any]:
     raw = yaml.safe_load(params.read_text()) or {}
     try:
         cfg = config_from_dict(apply(raw, overrides))
-        for m in cfg.train.models:  # the networks' params are checked when they train: now
-            mc = cfg.model(m)
-            if KIND_MODULES.get(mc.kind) == DEEP:
-                from chemchallenge.models.deep import resolve_params
-
-                resolve_params(mc.kind, dict(mc.params))
+        check_models(cfg, Paths(root))  # as `chemchallenge check` does, with the profile on
     except ConfigError as err:
         raise ConfigError(f"{profile_path(root, name)}: {err}") from err
     return overrides

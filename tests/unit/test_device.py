@@ -142,7 +142,7 @@ def test_unknown_profile_and_bad_value(tmp_path: Path) -> None:
     params.write_text((REPO / "params.yaml").read_text())
     with pytest.raises(ConfigError, match="no such profile"):
         check(tmp_path, "tpu", params)
-    (tmp_path / "profiles" / "bad.yaml").write_text("models.gcn.params.devices: 0\n")
+    (tmp_path / "profiles" / "bad.yaml").write_text("models.dmpnn.params.devices: 0\n")
     with pytest.raises(ConfigError, match="devices"):
         check(tmp_path, "bad", params)
 
