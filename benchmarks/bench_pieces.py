@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from bench_transfer import ROOT, finish, fold_scores, load, oof, per_fold, run, spread
+from bench_transfer import ROOT, finish, fold_scores, holdout_rows, load, oof, per_fold, run, spread
 
 #: name -> (params.yaml model whose kind/params are used, features, extra params)
 MODELS: dict[str, tuple[str, list[str], dict[str, Any]]] = {
@@ -115,10 +115,7 @@ def demo(base: Path) -> dict[str, Any]:
     seconds = build(work)
     task, y, folds = load(work)
     train = pd.read_parquet(work / "data/prepared/train.parquet")
-    test = pd.read_parquet(work / "data/prepared/test.parquet")
-    hold = pd.read_parquet(work / "data/prepared/holdout_labels.parquet")
-    hold["id"] = hold["id"].astype(str)
-    y_hold = hold.set_index("id").loc[test["id"].astype(str), task.targets].to_numpy(float)
+    test, y_hold = holdout_rows(work, task)
     cv: dict[str, list[float]] = {}
     rows: dict[str, dict[str, Any]] = {}
     for name in MODELS:

@@ -107,6 +107,14 @@ def load(work: Path) -> tuple[Any, np.ndarray, np.ndarray]:
     return task, train[task.targets].to_numpy(float), folds.loc[ids, "fold"].to_numpy()
 
 
+def holdout_rows(work: Path, task: Any) -> tuple[pd.DataFrame, np.ndarray]:
+    """The demo's prepared test rows and their hidden labels, in the same order."""
+    test = pd.read_parquet(work / "data/prepared/test.parquet")
+    hold = pd.read_parquet(work / "data/prepared/holdout_labels.parquet")
+    hold["id"] = hold["id"].astype(str)
+    return test, hold.set_index("id").loc[test["id"].astype(str), task.targets].to_numpy(float)
+
+
 def oof(work: Path, model: str, task: Any, train_ids: pd.Series) -> np.ndarray:
     df = pd.read_parquet(work / "models" / model / "oof.parquet")
     df["id"] = df["id"].astype(str)
@@ -212,10 +220,7 @@ def demo(base: Path) -> dict[str, Any]:
     seconds = build(work, featurizers, models)
     task, y, folds = load(work)
     train = pd.read_parquet(work / "data/prepared/train.parquet")
-    test = pd.read_parquet(work / "data/prepared/test.parquet")
-    hold = pd.read_parquet(work / "data/prepared/holdout_labels.parquet")
-    hold["id"] = hold["id"].astype(str)
-    y_hold = hold.set_index("id").loc[test["id"].astype(str), task.targets].to_numpy(float)
+    test, y_hold = holdout_rows(work, task)
 
     rows: dict[str, Any] = {}
     ref = None

@@ -133,8 +133,9 @@ def fit_label_stacker(P: np.ndarray, y: np.ndarray, task: TaskSpec, C: float = 1
         keep = ~np.isnan(y[:, j])
         t = y[keep, j]
         if len(np.unique(t)) < 2:
-            prior = float(np.clip(t.mean() if len(t) else 0.5, EPS, 1 - EPS))
-            intercept[j] = np.log(prior) - np.log1p(-prior)
+            coef[j], intercept[j] = _mean_of_members(
+                n_models * k, task, t.mean() if len(t) else 0.5
+            )
             continue
         model = LogisticRegression(C=C, max_iter=2000).fit(X[keep], t.astype(int))
         coef[j], intercept[j] = model.coef_[0], model.intercept_[0]

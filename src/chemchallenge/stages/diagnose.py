@@ -61,7 +61,13 @@ def best_tabular(cfg: Config, paths: Paths) -> tuple[str, dict[str, Any]] | None
     within one fold standard deviation of the best one (a difference the folds cannot
     resolve), the quickest to train (``seconds`` in its scores), since the stage refits it
     about three times over; the best one when it is clearly ahead."""
-    ranked = _ranked(cfg, paths)
+    return _pick(_ranked(cfg, paths))
+
+
+def _pick(
+    ranked: list[tuple[str, dict[str, Any], float]],
+) -> tuple[str, dict[str, Any]] | None:
+    """:func:`best_tabular`'s rule on the ranked models."""
     if not ranked:
         return None
     floor = ranked[0][2] - float(ranked[0][1].get("cv_std") or 0.0)
@@ -71,7 +77,8 @@ def best_tabular(cfg: Config, paths: Paths) -> tuple[str, dict[str, Any]] | None
 
 def run(cfg: Config, paths: Paths) -> None:
     t0 = time.perf_counter()
-    best = best_tabular(cfg, paths)
+    ranked = _ranked(cfg, paths)
+    best = _pick(ranked)
     if best is None:
         raise MissingInputError(
             "diagnose: no tabular model (decision_tree, random_forest, xgboost, knn, linear) "
@@ -105,7 +112,7 @@ def run(cfg: Config, paths: Paths) -> None:
         "kind": mc.kind,
         "features": list(mc.features),
         "chosen_from": tabular_models(cfg),
-        "best_cv_model": _ranked(cfg, paths)[0][0],  # differs when a quicker one is as good
+        "best_cv_model": ranked[0][0],  # differs when a quicker one is as good
         "metric": task.metric,
         "greater_is_better": bool(scores.get("greater_is_better", True)),
         "n_folds": k,
