@@ -59,8 +59,9 @@ def _ranked(cfg: Config, paths: Paths) -> list[tuple[str, dict[str, Any], float]
 def best_tabular(cfg: Config, paths: Paths) -> tuple[str, dict[str, Any]] | None:
     """The tabular model to diagnose, and its scores: among the models whose CV mean is
     within one fold standard deviation of the best one (a difference the folds cannot
-    resolve), the quickest to train (``seconds`` in its scores), since the stage refits it
-    about three times over; the best one when it is clearly ahead."""
+    resolve), the quickest to train (``seconds`` in its scores; equal seconds: the better
+    CV), since the stage refits it about three times over; the best one when it is clearly
+    ahead."""
     return _pick(_ranked(cfg, paths))
 
 
