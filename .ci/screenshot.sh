@@ -30,13 +30,14 @@ elif [ -f "$root/reports/report.html" ]; then
   reports="$root/reports"
 else
   echo "screenshot: no reports/report.html: building one from synthetic stage outputs"
-  "$python" - "$synth" <<'PY'
+  # the synthetic stage outputs are test data: tests/support/synthetic.py
+  PYTHONPATH="$root/tests${PYTHONPATH:+:$PYTHONPATH}" "$python" - "$synth" <<'PY'
 import sys
 from pathlib import Path
 
 from chemchallenge.paths import Paths
 from chemchallenge.report.render import build
-from chemchallenge.report.synthetic import make_project
+from support.synthetic import make_project
 
 root = Path(sys.argv[1])
 build(make_project(root, "multilabel", n=45, extras=True), Paths(root))
