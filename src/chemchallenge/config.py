@@ -346,8 +346,23 @@ def _check_tune_and_ensemble(cfg: Config) -> None:
 def config_from_dict(raw: dict[str, Any]) -> Config:
     """Build and validate a :class:`Config` from a parsed params.yaml mapping."""
     cfg = build_section(Config, raw, "")
+    _resolve_auto_exclude(cfg)
     _check(cfg)
     return cfg
+
+
+def _resolve_auto_exclude(cfg: Config) -> None:
+    """A featurizer's ``exclude: auto`` (transfer featurizers) becomes the endpoints known to
+    overlap ``data.source`` (the demo: solubility, lipophilicity, solvation; a challenge:
+    none), so every stage and ``predict`` build it with the same columns."""
+    from chemchallenge.features.overlap import resolve_exclude
+
+    for name, params in cfg.featurize.featurizers.items():
+        if isinstance(params, dict) and "exclude" in params:
+            cfg.featurize.featurizers[name] = {
+                **params,
+                "exclude": resolve_exclude(params["exclude"], cfg.data.source),
+            }
 
 
 def load_config(path: str | Path = "params.yaml") -> Config:

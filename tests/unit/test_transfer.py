@@ -196,3 +196,25 @@ def test_featurize_stage_writes_the_leak_report(admet_ai_pkg, tmp_path: Path, ca
     assert "suspected leak: Solubility_AqSolDB" in out
     table = pd.read_parquet(paths.features("admet_ai"))
     assert len(table) == n + 2 and "AMES" not in table.columns
+
+
+def test_exclude_auto_drops_the_demo_overlap_only_on_the_demo():
+    auto = {"featurize": {"featurizers": {"admet_ai": {"exclude": "auto"}}}}
+    demo = config_with({**auto, "data": {"source": "demo"}}).featurize.featurizers["admet_ai"]
+    assert demo["exclude"] == ["Solubility_*", "Lipophilicity_*", "HydrationFreeEnergy_*"]
+    challenge = config_with({**auto, "data": {"source": "challenge"}})
+    assert challenge.featurize.featurizers["admet_ai"]["exclude"] == []
+    # an explicit list is the user's choice, on any source
+    mine = {"featurize": {"featurizers": {"admet_ai": {"exclude": ["AMES"]}}}}
+    cfg = config_with({**mine, "data": {"source": "challenge"}})
+    assert cfg.featurize.featurizers["admet_ai"]["exclude"] == ["AMES"]
+
+
+def test_repository_params_use_exclude_auto_and_declare_the_source():
+    cfg = config_with()
+    assert cfg.featurize.featurizers["admet_ai"]["exclude"] == [
+        "Solubility_*",
+        "Lipophilicity_*",
+        "HydrationFreeEnergy_*",
+    ]
+    assert "data.source" in dvcyaml.build(cfg)["stages"]["featurize-admet_ai"]["params"]

@@ -135,7 +135,10 @@ def _check_settings(
         raise ConfigError(f"admet_ai: physchem must be true or false, got {physchem!r}")
     exclude = [] if exclude is None else exclude
     if isinstance(exclude, str) or not all(isinstance(p, str) for p in exclude):
-        raise ConfigError(f"admet_ai: exclude must be a list of names/patterns: {exclude!r}")
+        # params.yaml's "auto" never gets here: the config resolves it (features/overlap.py)
+        raise ConfigError(
+            f"admet_ai: exclude must be 'auto' or a list of names/patterns: {exclude!r}"
+        )
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"admet_ai: batch_size must be a positive integer: {batch_size!r}")
     if isinstance(leak_threshold, bool) or not isinstance(leak_threshold, int | float):
@@ -151,7 +154,8 @@ class AdmetAI:
         Keep admet-ai's 11 RDKit physico-chemical columns (default: drop them).
     exclude
         Endpoint names or shell-style patterns (case-insensitive: ``"Solubility_*"``)
-        to drop; each must match at least one column.
+        to drop; each must match at least one column. params.yaml's ``"auto"`` is resolved
+        by the config from ``data.source`` (:mod:`chemchallenge.features.overlap`).
     batch_size
         Molecules per forward pass.
     leak_threshold

@@ -244,7 +244,8 @@ def build(cfg: Config) -> dict[str, Any]:
             _prepared("train.parquet", "test.parquet")
             + (_prepared("folds.parquet", "task.json") if leak else [])
             + code_deps([_stage_module("featurize")]),
-            _params("featurize", f),
+            # a transfer featurizer's `exclude: auto` depends on the data source
+            _params("featurize", f) + (["data.source"] if leak else []),
             [_p(_REL.features(f))] + ([_p(_REL.leak(f))] if leak else []),
         )
     for m in models:

@@ -130,6 +130,11 @@ def leak_sentences(ctx: Context, f: dict[str, Any]) -> list[str]:
             f"Transfer features `{name}`: the predictions of pretrained models for {len(ends)} "
             "endpoints learnt on other public datasets"
             + (f" (excluded by params.yaml: {', '.join(excl)})" if excl else "")
+            + (
+                " (none excluded: nothing is known to overlap a challenge's molecules)"
+                if not excl and ctx.source == "challenge"
+                else ""
+            )
             + "."
         )
         if pairs:
