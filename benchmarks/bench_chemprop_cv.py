@@ -115,6 +115,12 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=0, help="0: chemprop's default (50)")
     ap.add_argument("--folds", default="", help="comma-separated folds (default: all)")
     ap.add_argument("--json", default=None)
+    ap.add_argument(
+        "--oof",
+        default=None,
+        help="CSV of chemprop's out-of-fold predictions: written, or read when it exists "
+        "(compare against another run on the same folds without retraining)",
+    )
     args = ap.parse_args()
 
     from chemchallenge.ensemble.nested import nested_cv
@@ -144,7 +150,13 @@ def main() -> None:
     P = np.full(y.shape, np.nan)
     seconds: list[float] = []
     t0 = time.perf_counter()
-    for k in chosen:
+    saved = Path(args.oof) if args.oof else None
+    if saved is not None and saved.exists():
+        table = pd.read_csv(saved, dtype={"id": str}).set_index("id")
+        P = table.loc[train["id"].astype(str), task.targets].to_numpy(float)
+        chosen = sorted({int(f) for f in folds[~np.isnan(P).any(axis=1)]})
+        print(f"chemprop out-of-fold predictions read from {saved} (folds {chosen})")
+    for k in chosen if saved is None or not saved.exists() else []:
         train_rows, test_rows = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
         with tempfile.TemporaryDirectory(prefix=f"cp-fold{k}-") as tmp:
             pred, s = chemprop_fold(
@@ -157,6 +169,10 @@ def main() -> None:
             f" ({s:.0f} s)",
             flush=True,
         )
+    if saved is not None and not saved.exists():
+        table = pd.DataFrame(P, columns=task.targets)
+        table.insert(0, "id", train["id"].astype(str).to_numpy())
+        table.to_csv(saved, index=False)
     rows = np.isin(folds, chosen)
     xgb, _ = load_predictions(paths, ["xgb"], task, train["id"], test["id"])
     ens = read_json(paths.metrics("ensemble")) if paths.metrics("ensemble").exists() else {}
@@ -171,7 +187,8 @@ def main() -> None:
     print(
         f"chemprop {CHEMPROP_VERSION} CLI defaults{epochs}"
         f" on {len(chosen)} fold(s) of {paths.root}; {args.threads} thread(s); "
-        f"{np.mean(seconds):.0f} s per fold; load {os.getloadavg()[0]:.1f}"
+        f"{np.mean(seconds) if seconds else float('nan'):.0f} s per fold; "
+        f"load {os.getloadavg()[0]:.1f}"
     )
     print()
     print(f"| model | {task.metric} at 0.5 | tuned thresholds (nested) | per fold (tuned) |")
