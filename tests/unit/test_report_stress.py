@@ -313,7 +313,9 @@ def test_leak_sentences_name_leaks_and_the_demo_overlap() -> None:
     leak["suspected"] = []
     said = " ".join(leak_sentences(ctx, {"leaks": {"t": info}}))
     assert "no suspected leak" in said and "Huuskonen" not in said
+    assert "none excluded" in said  # exclude: auto keeps every endpoint on a challenge
     info["excluded"] = ["Solubility_*"]
+    assert "none excluded" not in " ".join(leak_sentences(ctx, {"leaks": {"t": info}}))
     assert "Huuskonen" not in " ".join(leak_sentences(ctx, {"leaks": {"t": info}}))
     ctx.source = "demo"
     assert "Huuskonen" in " ".join(leak_sentences(ctx, {"leaks": {"t": info}}))
