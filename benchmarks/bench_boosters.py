@@ -39,7 +39,16 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from bench_transfer import fold_scores, load, nested, oof, per_fold, run, spread
+from bench_transfer import (
+    SOLUBILITY_ENDPOINTS,
+    fold_scores,
+    load,
+    nested,
+    oof,
+    per_fold,
+    run,
+    spread,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FEATURES = {"xgb": ["rdkit2d", "admet_ai"], "catboost": ["rdkit2d", "admet_ai"]}
@@ -164,7 +173,7 @@ def demo(base: Path, repeats: int) -> dict[str, Any]:
         {"source": "demo"},
         {
             "physchem": False,
-            "exclude": ["Solubility_*", "Lipophilicity_*", "HydrationFreeEnergy_*"],
+            "exclude": SOLUBILITY_ENDPOINTS,
         },
     )
     seconds = build(work)
