@@ -82,8 +82,14 @@ def run_timed(cmd: list[str], env: dict[str, str], log: Path) -> float:
 
 
 def chemprop_train(
-    work: Path, out: str, env: dict[str, str], extra: list[str] | None = None
+    work: Path,
+    out: str,
+    env: dict[str, str],
+    extra: list[str] | None = None,
+    task_type: str = "regression",
+    targets: tuple[str, ...] = ("logS",),
 ) -> tuple[float, Path]:
+    """``chemprop train`` on ``work/train.csv`` with the split ``work/splits.json``."""
     out_dir = work / out
     cmd = [
         str(CHEMPROP),
@@ -91,11 +97,11 @@ def chemprop_train(
         "--data-path",
         str(work / "train.csv"),
         "--task-type",
-        "regression",
+        task_type,
         "-s",
         "SMILES",
         "--target-columns",
-        "logS",
+        *targets,
         "--splits-file",
         str(work / "splits.json"),
         "--output-dir",
@@ -105,7 +111,10 @@ def chemprop_train(
     return run_timed(cmd, env, work / f"{out}.log"), out_dir
 
 
-def chemprop_predict(work: Path, model_dir: Path, env: dict[str, str]) -> tuple[float, np.ndarray]:
+def chemprop_predict_table(
+    work: Path, model_dir: Path, env: dict[str, str]
+) -> tuple[float, pd.DataFrame]:
+    """``chemprop predict`` of ``work/test.csv`` with the best model under ``model_dir``."""
     models = sorted(model_dir.rglob("best*.pt")) or sorted(model_dir.rglob("*.pt"))
     if not models:
         sys.exit(f"no chemprop model file under {model_dir}")
@@ -123,7 +132,11 @@ def chemprop_predict(work: Path, model_dir: Path, env: dict[str, str]) -> tuple[
         str(preds_path),
     ]
     elapsed = run_timed(cmd, env, work / "predict.log")
-    preds = pd.read_csv(preds_path)
+    return elapsed, pd.read_csv(preds_path)
+
+
+def chemprop_predict(work: Path, model_dir: Path, env: dict[str, str]) -> tuple[float, np.ndarray]:
+    elapsed, preds = chemprop_predict_table(work, model_dir, env)
     col = "logS" if "logS" in preds.columns else preds.columns[-1]
     return elapsed, preds[col].to_numpy(dtype=float)
 

@@ -35,7 +35,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench_chemprop import CHEMPROP, CHEMPROP_VERSION, ensure_venv, run_timed, thread_env
+from bench_chemprop import (
+    CHEMPROP_VERSION,
+    chemprop_predict_table,
+    chemprop_train,
+    ensure_venv,
+    thread_env,
+)
 from bench_transfer import per_fold, spread
 
 
@@ -65,45 +71,18 @@ def chemprop_fold(
     data.to_csv(work / "train.csv", index=False)
     (work / "splits.json").write_text(json.dumps([split]))
     pd.DataFrame({"SMILES": [smiles[i] for i in test_rows]}).to_csv(work / "test.csv", index=False)
-    out = work / "model"
-    cmd = [
-        str(CHEMPROP),
-        "train",
-        "--data-path",
-        str(work / "train.csv"),
-        "--task-type",
+    seed = ["--data-seed", str(args.seed), "--pytorch-seed", str(args.seed)]
+    epochs = ["--epochs", str(args.epochs)] if args.epochs else []
+    seconds, out = chemprop_train(
+        work,
+        "model",
+        env,
+        seed + epochs,
         "classification" if classification else "regression",
-        "-s",
-        "SMILES",
-        "--target-columns",
-        *targets,
-        "--splits-file",
-        str(work / "splits.json"),
-        "--output-dir",
-        str(out),
-        "--data-seed",
-        str(args.seed),
-        "--pytorch-seed",
-        str(args.seed),
-        *(["--epochs", str(args.epochs)] if args.epochs else []),
-    ]
-    seconds = run_timed(cmd, env, work / "train.log")
-    models = sorted(out.rglob("best*.pt")) or sorted(out.rglob("*.pt"))
-    preds = work / "preds.csv"
-    cmd = [
-        str(CHEMPROP),
-        "predict",
-        "--test-path",
-        str(work / "test.csv"),
-        "-s",
-        "SMILES",
-        "--model-paths",
-        str(models[0]),
-        "--preds-path",
-        str(preds),
-    ]
-    seconds += run_timed(cmd, env, work / "predict.log")
-    table = pd.read_csv(preds)
+        tuple(targets),
+    )
+    predict_s, table = chemprop_predict_table(work, out, env)
+    seconds += predict_s
     return table[targets].to_numpy(float), seconds
 
 
@@ -151,12 +130,13 @@ def main() -> None:
     seconds: list[float] = []
     t0 = time.perf_counter()
     saved = Path(args.oof) if args.oof else None
-    if saved is not None and saved.exists():
+    reuse = saved is not None and saved.exists()
+    if reuse:
         table = pd.read_csv(saved, dtype={"id": str}).set_index("id")
         P = table.loc[train["id"].astype(str), task.targets].to_numpy(float)
         chosen = sorted({int(f) for f in folds[~np.isnan(P).any(axis=1)]})
         print(f"chemprop out-of-fold predictions read from {saved} (folds {chosen})")
-    for k in chosen if saved is None or not saved.exists() else []:
+    for k in [] if reuse else chosen:
         train_rows, test_rows = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
         with tempfile.TemporaryDirectory(prefix=f"cp-fold{k}-") as tmp:
             pred, s = chemprop_fold(
@@ -169,7 +149,7 @@ def main() -> None:
             f" ({s:.0f} s)",
             flush=True,
         )
-    if saved is not None and not saved.exists():
+    if saved is not None and not reuse:
         table = pd.DataFrame(P, columns=task.targets)
         table.insert(0, "id", train["id"].astype(str).to_numpy())
         table.to_csv(saved, index=False)
