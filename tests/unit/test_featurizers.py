@@ -7,7 +7,8 @@ import logging
 import numpy as np
 import pytest
 from rdkit import Chem, DataStructs
-from rdkit.Chem import Descriptors, MACCSkeys
+from rdkit.Avalon import pyAvalonTools
+from rdkit.Chem import Descriptors, MACCSkeys, rdReducedGraphs
 from rdkit.Chem import rdFingerprintGenerator as rfg
 
 import chemchallenge.features.compute as compute
@@ -41,6 +42,7 @@ def run(f: Featurizer, mols=MOLS) -> np.ndarray:
 def test_registry_has_all_featurizers():
     build_featurizer("morgan")
     expected = {"morgan", "morgan_counts", "fcfp", "maccs", "atompair", "torsion", "rdkit2d"}
+    expected |= {"avalon", "erg"}
     assert expected <= set(FEATURIZERS)
     for name in expected:
         assert isinstance(build_featurizer(name), Featurizer)
@@ -100,6 +102,40 @@ def test_atompair_and_torsion_equal_rdkit(counts):
         fn = gen.GetCountFingerprintAsNumPy if counts else gen.GetFingerprintAsNumPy
         np.testing.assert_array_equal(run(f), direct(fn))
         assert f.names[-1] == f"{name}_1023"
+
+
+@pytest.mark.parametrize("counts", [True, False])
+def test_avalon_equal_rdkit(counts):
+    f = build_featurizer("avalon", {"n_bits": 512, "counts": counts})
+    fp = pyAvalonTools.GetAvalonCountFP if counts else pyAvalonTools.GetAvalonFP
+
+    def dense(m: Chem.Mol) -> np.ndarray:
+        v = fp(m, nBits=512)
+        arr = np.zeros(512)
+        for i, c in v.GetNonzeroElements().items() if counts else ((b, 1) for b in v.GetOnBits()):
+            arr[i] = c
+        return arr
+
+    x = run(f)
+    np.testing.assert_array_equal(x, direct(dense))
+    assert bool(x.max() > 1) is counts  # counts are real occurrence counts, bits are 0/1
+    assert f.names[0] == "avalon_0" and f.names[-1] == "avalon_511"
+
+
+def test_avalon_default_is_1024_counts():
+    f = build_featurizer("avalon")
+    assert len(f.names) == 1024 and run(f).max() > 1
+    with pytest.raises(ConfigError, match="avalon: n_bits"):
+        build_featurizer("avalon", {"n_bits": 0})
+
+
+def test_erg_equal_rdkit():
+    f = build_featurizer("erg")
+    x = run(f)
+    np.testing.assert_allclose(x, direct(rdReducedGraphs.GetErGFingerprint), rtol=1e-6)
+    assert x.shape[1] == 315 and f.names[-1] == "erg_314"
+    # pharmacophore pairs differ between an acid and a hydrocarbon of similar size
+    assert not np.array_equal(x[0], x[3])
 
 
 def test_rdkit2d_matches_descriptor_functions():

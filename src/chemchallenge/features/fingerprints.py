@@ -9,6 +9,14 @@ Registered names (params.yaml ``featurize.featurizers``):
 - ``maccs``: the 167 MACCS keys
 - ``atompair``: atom pairs (``n_bits=2048, counts=False``)
 - ``torsion``: topological torsions (``n_bits=2048, counts=False``)
+- ``avalon``: Avalon substructure-key fingerprint (``n_bits=1024, counts=True``)
+- ``erg``: extended reduced graphs, the 315 fuzzy pharmacophore-pair counts (ErG)
+
+``avalon`` and ``erg`` are the two fingerprints MapLight (a top TDC ADMET entry) adds to
+Morgan counts and RDKit descriptors: Avalon keys describe ring systems and functional groups
+the folded ECFP mixes up, ErG the pharmacophore pairs (donor, acceptor, charge, aromatic and
+hydrophobic nodes) with their topological distance, i.e. how a molecule can bind rather than
+what its atoms are.
 """
 
 from __future__ import annotations
@@ -16,9 +24,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from rdkit import Chem
+from rdkit import Chem, DataStructs
+from rdkit.Avalon import pyAvalonTools
 from rdkit.Chem import rdFingerprintGenerator as rfg
-from rdkit.Chem import rdMolDescriptors
+from rdkit.Chem import rdMolDescriptors, rdReducedGraphs
 
 from chemchallenge.errors import ConfigError
 from chemchallenge.features.base import register
@@ -162,3 +171,54 @@ class MACCS:
 def maccs() -> MACCS:
     """MACCS keys (167 bits)."""
     return MACCS()
+
+
+class Avalon:
+    """The Avalon fingerprint (``pyAvalonTools``), folded to ``n_bits``, bits or counts."""
+
+    def __init__(self, n_bits: int, counts: bool) -> None:
+        _check_size("avalon", n_bits)
+        self.n_bits = n_bits
+        self.counts = bool(counts)
+        self._fp = pyAvalonTools.GetAvalonCountFP if self.counts else pyAvalonTools.GetAvalonFP
+
+    @property
+    def names(self) -> list[str]:
+        return [f"avalon_{i}" for i in range(self.n_bits)]
+
+    def __call__(self, mol: Chem.Mol) -> np.ndarray:
+        out = np.zeros(self.n_bits, dtype=np.float64)
+        DataStructs.ConvertToNumpyArray(self._fp(mol, nBits=self.n_bits), out)
+        return out.astype(np.float32)
+
+    def __repr__(self) -> str:
+        return f"Avalon(n_bits={self.n_bits}, counts={self.counts})"
+
+
+@register("avalon")
+def avalon(n_bits: int = 1024, counts: bool = True) -> Avalon:
+    """Avalon substructure keys hashed to ``n_bits`` (counts by default, as in MapLight)."""
+    return Avalon(n_bits, counts)
+
+
+class ErG:
+    """Extended reduced graph (Stiefl et al. 2006): the molecule reduced to pharmacophore
+    nodes, then fuzzy counts of each node-type pair at each path length 1-15 (315 values)."""
+
+    n_values = 315
+
+    @property
+    def names(self) -> list[str]:
+        return [f"erg_{i}" for i in range(self.n_values)]
+
+    def __call__(self, mol: Chem.Mol) -> np.ndarray:
+        return np.asarray(rdReducedGraphs.GetErGFingerprint(mol), dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return "ErG()"
+
+
+@register("erg")
+def erg() -> ErG:
+    """ErG pharmacophore-pair fingerprint (315 fuzzy counts)."""
+    return ErG()
