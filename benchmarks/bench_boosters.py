@@ -94,16 +94,20 @@ def cpu_run(cmd: list[str], work: Path) -> tuple[float, float, str]:
     return wall, cpu, out
 
 
-def build(work: Path) -> dict[str, float]:
-    """prepare and featurize (unless already there), train every model: wall seconds (and
-    ``cpu <step>``: CPU seconds of each train command)."""
+def build(
+    work: Path,
+    featurizers: tuple[str, ...] = ("rdkit2d", "morgan_counts", "admet_ai"),
+    models: list[str] | None = None,
+) -> dict[str, float]:
+    """prepare and featurize (unless already there), train every model (default: this
+    bench's): wall seconds (and ``cpu <step>``: CPU seconds of each train command)."""
     seconds: dict[str, float] = {}
     if not (work / "data/prepared/folds.parquet").exists():
         seconds["prepare"], _ = run(["prepare"], work)
-    for f in ("rdkit2d", "morgan_counts", "admet_ai"):
+    for f in featurizers:
         if not (work / f"data/features/{f}.parquet").exists():
             seconds[f"featurize {f}"], _ = run(["featurize", f], work)
-    for m in [*FEATURES, *OTHERS]:
+    for m in models or [*FEATURES, *OTHERS]:
         seconds[f"train {m}"], seconds[f"cpu train {m}"], out = cpu_run(["train", m], work)
         print(f"    {out.splitlines()[-1]}")
     return seconds

@@ -21,6 +21,7 @@ already there are reused.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -32,8 +33,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from bench_boosters import cpu_run, fit_seconds
-from bench_transfer import finish, fold_scores, load, nested, oof, per_fold, run, spread
+from bench_boosters import build, fit_seconds
+from bench_transfer import finish, fold_scores, load, nested, oof, per_fold, spread
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = {
@@ -41,7 +42,7 @@ BEFORE = {
     "catboost": ["rdkit2d", "admet_ai"],
     "rf": ["morgan_counts", "rdkit2d", "admet_ai"],
 }
-FEATURIZERS = ["rdkit2d", "morgan_counts", "admet_ai", "avalon", "erg"]
+FEATURIZERS = ("rdkit2d", "morgan_counts", "admet_ai", "avalon", "erg")
 
 
 def project(work: Path, data: dict[str, Any]) -> dict[str, list[str]]:
@@ -69,23 +70,7 @@ def project(work: Path, data: dict[str, Any]) -> dict[str, list[str]]:
     return {m: c["features"] for m, c in chosen.items()}
 
 
-def build(work: Path, models: list[str]) -> dict[str, float]:
-    """prepare and featurize (unless there), train every model: wall and CPU seconds."""
-    seconds: dict[str, float] = {}
-    if not (work / "data/prepared/folds.parquet").exists():
-        seconds["prepare"], _ = run(["prepare"], work)
-    for f in FEATURIZERS:
-        if not (work / f"data/features/{f}.parquet").exists():
-            seconds[f"featurize {f}"], _ = run(["featurize", f], work)
-    for m in models:
-        seconds[f"train {m}"], seconds[f"cpu train {m}"], out = cpu_run(["train", m], work)
-        print(f"    {out.splitlines()[-1]}", flush=True)
-    return seconds
-
-
 def holdout(work: Path, model: str) -> float | None:
-    import json
-
     return json.loads((work / f"metrics/{model}.json").read_text()).get("holdout")
 
 
@@ -103,7 +88,7 @@ def blend(work: Path, task: Any, y: np.ndarray, folds: np.ndarray, when: str) ->
 
 def dataset(name: str, work: Path, data: dict[str, Any]) -> dict[str, Any]:
     feats = project(work, data)
-    seconds = build(work, list(feats))
+    seconds = build(work, FEATURIZERS, list(feats))
     task, y, folds = load(work)
     train = pd.read_parquet(work / "data/prepared/train.parquet")
     classification = task.is_classification
