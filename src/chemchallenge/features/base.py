@@ -50,6 +50,7 @@ def build_featurizer(name: str, params: dict[str, Any] | None = None) -> Featuri
     """Build the featurizer declared as ``name: params`` in params.yaml."""
     import chemchallenge.features.descriptors
     import chemchallenge.features.fingerprints
+    import chemchallenge.features.minimol
     import chemchallenge.features.transfer  # noqa: F401  (fills the registry)
 
     params = dict(params or {})
