@@ -85,7 +85,7 @@ def test_diagnose_picks_the_best_tabular_model_and_ends_on_its_cv(project) -> No
     d = _diag(root)
     sc = {m: _scores(root, m) for m in MODELS}
     best = min(sc, key=lambda m: sc[m]["cv_mean"])  # rmse: lower is better
-    close = [m for m in MODELS if sc[m]["cv_mean"] <= sc[best]["cv_mean"] + sc[best]["cv_std"]]
+    close = [m for m in MODELS if sc[m]["cv_mean"] <= sc[best]["cv_mean"] + 2 * sc[best]["cv_std"]]
     close.sort(key=lambda m: sc[m]["cv_mean"])  # equal seconds: the better CV
     assert d["best_cv_model"] == best
     assert d["model"] == min(close, key=lambda m: sc[m]["seconds"])  # quickest of the tied
@@ -101,13 +101,15 @@ def test_diagnose_picks_the_best_tabular_model_and_ends_on_its_cv(project) -> No
 @pytest.mark.parametrize(
     ("scores", "expected"),
     [
-        # within one std of the best: the quickest is diagnosed
+        # within two stds of the best: the quickest is diagnosed
         ({"slow": (0.50, 0.03, 60.0), "fast": (0.52, 0.03, 5.0), "bad": (0.90, 0.03, 1.0)}, "fast"),
+        ({"slow": (0.508, 0.019, 150.0), "fast": (0.541, 0.037, 44.0)}, "fast"),  # the demo's
         # clearly ahead: the best, however slow
         ({"slow": (0.40, 0.01, 60.0), "fast": (0.52, 0.03, 5.0)}, "slow"),
+        ({"slow": (0.50, 0.01, 60.0), "fast": (0.521, 0.03, 5.0)}, "slow"),
     ],
 )
-def test_diagnose_choice_one_std_rule(
+def test_diagnose_choice_two_std_rule(
     scores: dict[str, tuple[float, float, float]], expected: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chemchallenge.stages import diagnose

@@ -59,7 +59,7 @@ def why_chosen(d: dict[str, Any]) -> str:
     best = d.get("best_cv_model", d["model"])
     if best == d["model"]:
         return "best tabular model"
-    return f"within one fold std of the best, {best}, and quicker to refit"
+    return f"within two fold stds of the best, {best}, and quicker to refit"
 
 
 def learning_sentences(f: dict[str, Any]) -> list[str]:
