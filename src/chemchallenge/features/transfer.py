@@ -42,7 +42,7 @@ import numpy as np
 from rdkit import Chem
 
 from chemchallenge.errors import ConfigError
-from chemchallenge.features.base import register
+from chemchallenge.features.base import BatchedFeaturizer, register
 
 #: admet-ai's physico-chemical columns, in its order (``admet_ai.physchem``).
 PHYSCHEM = [
@@ -145,7 +145,7 @@ def _check_settings(
         raise ConfigError(f"admet_ai: leak_threshold must be a number: {leak_threshold!r}")
 
 
-class AdmetAI:
+class AdmetAI(BatchedFeaturizer):
     """Predictions of admet-ai's pretrained ADMET models as one float32 vector.
 
     Parameters
@@ -197,13 +197,6 @@ class AdmetAI:
             raise ConfigError("admet_ai: exclude drops every column")
         position = {n: i for i, n in enumerate(PHYSCHEM + self.endpoints)}
         self._index = np.array([position[n] for n in self._names])
-
-    @property
-    def names(self) -> list[str]:
-        return list(self._names)
-
-    def __call__(self, mol: Chem.Mol) -> np.ndarray:
-        return self.featurize_many([mol])[0]
 
     def featurize_many(self, mols: Sequence[Chem.Mol]) -> np.ndarray:
         """Features of many molecules at once (batched inference): ``(len(mols), d)``."""
