@@ -93,9 +93,9 @@ def test_diagnose_picks_the_best_tabular_model_and_ends_on_its_cv(project) -> No
     last = d["learning_curve"][-1]
     assert last["fraction"] == 1.0 and last["validation"]["mean"] == best["cv_mean"]
     assert last["train"]["mean"] == best["train_mean"] and d["random_cv"]["folds"] == best["folds"]
-    assert [p["fraction"] for p in d["learning_curve"]] == [0.2, 0.4, 0.6, 0.8, 1.0]
+    assert [p["fraction"] for p in d["learning_curve"]] == [0.25, 0.5, 0.75, 1.0]
     sizes = [p["n_train"] for p in d["learning_curve"]]
-    assert sizes == sorted(sizes) and len(set(sizes)) == 5
+    assert sizes == sorted(sizes) and len(set(sizes)) == 4
 
 
 @pytest.mark.parametrize(
@@ -162,7 +162,7 @@ def test_learning_curve_numbers_equal_the_stage_output(project) -> None:
     text = words(page, "models")
     assert (
         f"CV rmse {sig(first['validation']['mean'])} with {first['n_train']} training molecules "
-        f"(20%) → {sig(last['validation']['mean'])} with {last['n_train']} (100%)" in text
+        f"({first['fraction']:.0%}) → {sig(last['validation']['mean'])} with {last['n_train']} (100%)" in text
     )
     assert f"{sig(first['train']['mean'])} → {sig(last['train']['mean'])}" in text
     move = last["validation"]["mean"] - before["validation"]["mean"]

@@ -1,8 +1,8 @@
 """Learning curve over training-set size of a tabular model (pure computation, no files).
 
 :func:`learning_curve`: on the fixed folds, each fold model is fitted on a seeded
-  random ``fraction`` of its training folds (nested subsets: the 40 % sample contains the
-20 % one) and scored on that subset (train) and on its whole held-out fold (validation).
+  random ``fraction`` of its training folds (nested subsets: the 50 % sample contains the
+25 % one) and scored on that subset (train) and on its whole held-out fold (validation).
 The gap between the two curves and the slope of the validation curve read bias against
 variance, and whether more data would help.
 

@@ -13,7 +13,8 @@ from chemchallenge.report.style import COLORS
 
 #: a train–CV gap above this share of the CV score is called high variance
 HIGH_VARIANCE = 0.25
-#: the last step (80 → 100 %) still "improves" when it gains at least this share of the score
+#: the last step (from the largest refitted share to 100 %) still "improves" when it gains
+#: at least this share of the score
 STILL_IMPROVING = 0.01
 
 
