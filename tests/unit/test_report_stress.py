@@ -162,8 +162,7 @@ def test_learning_curve_numbers_equal_the_stage_output(project) -> None:
     text = words(page, "models")
     assert (
         f"CV rmse {sig(first['validation']['mean'])} with {first['n_train']} training molecules "
-        f"({first['fraction']:.0%}) → {sig(last['validation']['mean'])} with {last['n_train']} "
-        "(100%)" in text
+        f"(25%) → {sig(last['validation']['mean'])} with {last['n_train']} (100%)" in text
     )
     assert f"{sig(first['train']['mean'])} → {sig(last['train']['mean'])}" in text
     move = last["validation"]["mean"] - before["validation"]["mean"]

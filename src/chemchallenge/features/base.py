@@ -14,7 +14,7 @@ Registering a class under a name lets params.yaml list it::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -98,7 +98,7 @@ class BatchedFeaturizer:
     def __call__(self, mol: Chem.Mol) -> np.ndarray:
         return self.featurize_many([mol])[0]
 
-    def featurize_many(self, mols: list[Chem.Mol]) -> np.ndarray:  # pragma: no cover
+    def featurize_many(self, mols: Sequence[Chem.Mol]) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
 

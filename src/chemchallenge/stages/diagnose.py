@@ -38,8 +38,9 @@ from chemchallenge.models.kinds import KIND_MODULES, TABULAR
 from chemchallenge.paths import Paths
 from chemchallenge.scores import read_scores
 
-#: shares of the training folds refitted (1.0 is the train stage's CV): three points, not
-#: four (0.2/0.4/0.6/0.8 before), keep make run within 15 minutes (RESULTS.md "Time budget")
+#: shares of the training folds refitted (1.0 is the train stage's CV): three points instead
+#: of four (0.2/0.4/0.6/0.8 before) to keep make run within 15 minutes (RESULTS.md "Time
+#: budget re-check")
 FRACTIONS = [0.25, 0.5, 0.75]
 #: models whose CV is within this many fold stds of the best count as tied (the quickest of
 #: them is diagnosed): 2 since MiniMol made xgb 3x cheaper to refit than catboost on the
